@@ -38,7 +38,10 @@ export function parseAddress(s: string, examplePort = 6969): ListenAddress {
     family = 6;
   } else {
     if (isIPv4(s)) throw new Error(`${shown} has no port; write it as "${s}:${examplePort}"`);
-    if (isIPv6(s)) throw new Error(`${shown} has no port; write it as "[${s}]:${examplePort}"`);
+    // "::1:6969" is itself a valid IPv6 address, so the port cannot be guessed off the end.
+    if (isIPv6(s)) {
+      throw new Error(`${shown} has no port; IPv6 addresses go in brackets, as in "[${s}]:${examplePort}"`);
+    }
     const colon = s.lastIndexOf(":");
     if (colon < 0) throw new Error(`${shown} has no port; write it as IPv4:port or [IPv6]:port`);
     host = s.slice(0, colon);

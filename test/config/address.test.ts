@@ -31,7 +31,11 @@ describe("parseAddress", () => {
   test("missing port says how to write it", () => {
     assert.equal(problem("0.0.0.0"), '"0.0.0.0" has no port; write it as "0.0.0.0:6969"');
     assert.equal(problem("127.0.0.1", 7070), '"127.0.0.1" has no port; write it as "127.0.0.1:7070"');
-    assert.equal(problem("::"), '"::" has no port; write it as "[::]:6969"');
+    assert.equal(problem("::"), '"::" has no port; IPv6 addresses go in brackets, as in "[::]:6969"');
+    assert.equal(
+      problem("::1:6969"),
+      '"::1:6969" has no port; IPv6 addresses go in brackets, as in "[::1:6969]:6969"',
+    );
     assert.equal(problem("[::1]"), '"[::1]" has no port; write it as "[::1]:6969"');
   });
 
@@ -53,7 +57,10 @@ describe("parseAddress", () => {
   });
 
   test("IPv6 without brackets, IPv4 in brackets, broken brackets", () => {
-    assert.equal(problem("::1:6969"), '"::1:6969": an IPv6 address needs brackets; write it as "[::1]:6969"');
+    assert.equal(
+      problem("::ffff:1.2.3.4:80"),
+      '"::ffff:1.2.3.4:80": an IPv6 address needs brackets; write it as "[::ffff:1.2.3.4]:80"',
+    );
     assert.equal(
       problem("[1.2.3.4]:80"),
       '"[1.2.3.4]:80": brackets are only for IPv6; write it as "1.2.3.4:80"',

@@ -20,9 +20,9 @@ import {
   CONNECT_REQUEST_LEN,
   HASH_LEN,
   MAX_SCRAPE_HASHES,
+  ParseError,
   PROTOCOL_ID_HI,
   PROTOCOL_ID_LO,
-  ParseError,
   SCRAPE_REQUEST_HEADER_LEN,
 } from "./constants.ts";
 
@@ -91,8 +91,7 @@ export function parseRequest(buf: Buffer, len: number, req: UdpRequest): number 
     req.connIdHi = u32(buf, 0);
     req.connIdLo = u32(buf, 4);
     req.peerIdOffset = 36;
-    req.leftIsZero =
-      (buf[64] | buf[65] | buf[66] | buf[67] | buf[68] | buf[69] | buf[70] | buf[71]) === 0;
+    req.leftIsZero = (buf[64] | buf[65] | buf[66] | buf[67] | buf[68] | buf[69] | buf[70] | buf[71]) === 0;
     const event = u32(buf, 80);
     req.event = event;
     req.key = u32(buf, 88);

@@ -107,7 +107,10 @@ describe("parseRequest: announce", () => {
     }
     // 2^63 and all-ones (-1 as some clients send) are leechers too.
     assert.equal(parse(withByte(ANNOUNCE, 64, [0x80])).req.leftIsZero, false);
-    assert.equal(parse(withByte(ANNOUNCE, 64, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])).req.leftIsZero, false);
+    assert.equal(
+      parse(withByte(ANNOUNCE, 64, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])).req.leftIsZero,
+      false,
+    );
   });
 
   test("num_want is signed and key and port are unsigned", () => {

@@ -67,9 +67,7 @@ describe("response writers", () => {
     // action 2 | transaction id | seeders, completed, leechers | seeders, completed, leechers
     assert.equal(
       written(out, 0, o),
-      hex(
-        "00000002 | 01020304 | 00000001 00000002 00000003 | 7fffffff 00000000 00000100",
-      ).toString("hex"),
+      hex("00000002 | 01020304 | 00000001 00000002 00000003 | 7fffffff 00000000 00000100").toString("hex"),
     );
   });
 
