@@ -2,12 +2,14 @@
 
 import { parseArgs } from "node:util";
 import { configCommand } from "./config.ts";
+import { loadTestCommand } from "./load-test.ts";
 import { runCommand } from "./run.ts";
 
 const USAGE = `usage:
   shoal run [--config FILE]     run the tracker (defaults when no file is given)
   shoal config                  print the default configuration, commented, as TOML
   shoal config check FILE       validate a configuration file (exit 0 when valid, 2 when not)
+  shoal load-test udp [...]     send a realistic announce/scrape load to a tracker
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -19,6 +21,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "config":
       return configCommand(rest);
+    case "load-test":
+      return loadTestCommand(rest);
     case undefined:
     case "help":
     case "--help":

@@ -1,0 +1,101 @@
+// The UDP load tester's main thread: starts the workers, sums their counts each second and
+// prints a summary with latency percentiles.
+
+import { Worker } from "node:worker_threads";
+import { addCounts, type LoadCounts, newCounts, type UdpWorkerConfig } from "./udp-shared.ts";
+
+export interface UdpLoadOptions {
+  host: string;
+  port: number;
+  family: 4 | 6;
+  workers: number;
+  inflight: number;
+  seconds: number;
+  torrents: number;
+  popularityExponent: number;
+  peersPerWorker: number;
+  seederRatio: number;
+  scrapeRatio: number;
+  numWant: number;
+  /** Seconds at the start not counted in the summary (connection set-up, JIT warm-up). */
+  warmup: number;
+  onSecond?: (second: number, counts: LoadCounts) => void;
+}
+
+export interface UdpLoadSummary {
+  seconds: number;
+  totals: LoadCounts;
+  announcesPerSecond: number;
+  answersPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+export async function runUdpLoad(o: UdpLoadOptions): Promise<UdpLoadSummary> {
+  const workers: Worker[] = [];
+  const second = newCounts();
+  const totals = newCounts();
+  const latencies: number[] = [];
+  let reportsThisSecond = 0;
+  let elapsed = 0;
+  for (let i = 0; i < o.workers; i++) {
+    const cfg: UdpWorkerConfig = {
+      workerIndex: i,
+      host: o.host,
+      port: o.port,
+      family: o.family,
+      bindAddress: "127.0.0.1",
+      inflight: o.inflight,
+      torrents: o.torrents,
+      popularityExponent: o.popularityExponent,
+      peersPerWorker: o.peersPerWorker,
+      seederRatio: o.seederRatio,
+      scrapeRatio: o.scrapeRatio,
+      numWant: o.numWant,
+    };
+    const w = new Worker(new URL("./udp-worker.ts", import.meta.url), { workerData: cfg });
+    w.on("message", (m: { type: string; counts?: LoadCounts; latencies?: number[] }) => {
+      if (m.type !== "counts" || m.counts === undefined) return;
+      addCounts(second, m.counts);
+      if (elapsed >= o.warmup) {
+        addCounts(totals, m.counts);
+        if (m.latencies !== undefined && latencies.length < 1_000_000) latencies.push(...m.latencies);
+      }
+      if (++reportsThisSecond === o.workers) {
+        reportsThisSecond = 0;
+        elapsed++;
+        o.onSecond?.(elapsed, { ...second });
+        Object.assign(second, newCounts());
+      }
+    });
+    workers.push(w);
+  }
+  await new Promise((resolve) => setTimeout(resolve, (o.seconds + o.warmup) * 1000));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          w.on("message", (m: { type: string }) => {
+            if (m.type === "stopped") resolve();
+          });
+          w.postMessage({ type: "stop" });
+        }),
+    ),
+  );
+  await Promise.all(workers.map((w) => w.terminate()));
+  latencies.sort((a, b) => a - b);
+  const measured = Math.max(1, elapsed - o.warmup);
+  return {
+    seconds: measured,
+    totals,
+    announcesPerSecond: totals.announces / measured,
+    answersPerSecond: (totals.announces + totals.scrapes + totals.connects + totals.errors) / measured,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+  };
+}
