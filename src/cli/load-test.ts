@@ -24,6 +24,7 @@ export async function loadTestCommand(args: string[]): Promise<number> {
       "seeder-ratio": { type: "string", default: "0.3" },
       numwant: { type: "string", default: "50" },
       json: { type: "boolean", default: false },
+      "target-pid": { type: "string" },
     },
   });
   const target = parseAddress(values.target);
@@ -41,6 +42,7 @@ export async function loadTestCommand(args: string[]): Promise<number> {
     seederRatio: Number(values["seeder-ratio"]),
     scrapeRatio: Number(values["scrape-ratio"]),
     numWant: Number(values.numwant),
+    targetPid: values["target-pid"] === undefined ? undefined : Number(values["target-pid"]),
     onSecond: values.json
       ? undefined
       : (s, c) =>
@@ -51,7 +53,7 @@ export async function loadTestCommand(args: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else
     process.stdout.write(
-      `summary over ${summary.seconds}s: ${Math.round(summary.announcesPerSecond)} announces/s, ${Math.round(summary.answersPerSecond)} answers/s, p50 ${summary.p50Ms.toFixed(2)} ms, p99 ${summary.p99Ms.toFixed(2)} ms, errors ${summary.totals.errors}, timeouts ${summary.totals.timeouts}, invalid ${summary.totals.invalid}\n`,
+      `summary over ${summary.seconds}s: ${Math.round(summary.announcesPerSecond)} announces/s, ${Math.round(summary.answersPerSecond)} answers/s, p50 ${summary.p50Ms.toFixed(2)} ms, p99 ${summary.p99Ms.toFixed(2)} ms, errors ${summary.totals.errors}, timeouts ${summary.totals.timeouts}, invalid ${summary.totals.invalid}${Number.isNaN(summary.targetCpuSeconds) ? "" : `; target CPU ${summary.targetCpuSeconds.toFixed(2)} s = ${Math.round(summary.answersPerCpuSecond)} answers per CPU-second`}\n`,
     );
   return 0;
 }

@@ -33,7 +33,7 @@ export async function runCommand(configFile: string | undefined): Promise<number
     return 1;
   }
   log.info(
-    { udp: shoal.addresses.udp, config: configFile ?? "(defaults)", node: process.version },
+    { udp: shoal.addresses.udp, http: shoal.addresses.http, https: shoal.http?.secure ?? false, config: configFile ?? "(defaults)", node: process.version },
     "listening",
   );
 
@@ -56,5 +56,6 @@ export async function runCommand(configFile: string | undefined): Promise<number
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGUSR1", () => void shoal.reloadAccessList());
+  process.on("SIGHUP", () => shoal.reloadTls());
   return -1;
 }

@@ -2,6 +2,7 @@
 // commented default file and the error messages are all derived from these tables, so adding
 // a key means adding one entry here (and, if it relates to other keys, a rule below).
 
+import { parseCidr } from "../core/cidr.ts";
 import { parseAddress } from "./address.ts";
 
 export type { ListenAddress } from "./address.ts";
@@ -49,6 +50,15 @@ function address(examplePort: number): (value: string) => string | undefined {
       return (err as Error).message;
     }
   };
+}
+
+function cidr(value: string): string | undefined {
+  try {
+    parseCidr(value);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 // Never echo the secret itself: error messages end up in logs.
@@ -154,6 +164,131 @@ export const KEYS = [
     default: ["0.0.0.0:6969", "[::]:6969"],
     comment: "one socket per address, IPv4:port or [IPv6]:port; port 0 picks a free port",
     validate: address(6969),
+  },
+  {
+    section: "http",
+    key: "tls_cert_path",
+    type: "string",
+    default: "",
+    comment: 'PEM certificate chain; with tls_key_path set, every address serves HTTPS (re-read on SIGHUP)',
+  },
+  {
+    section: "http",
+    key: "tls_key_path",
+    type: "string",
+    default: "",
+    comment: "PEM private key for tls_cert_path",
+  },
+  {
+    section: "http",
+    key: "max_url_length",
+    type: "integer",
+    default: 8192,
+    comment: "bytes of the request target (path and query) at most; longer gets 414",
+    min: 64,
+    max: 1_048_576,
+  },
+  {
+    section: "http",
+    key: "max_header_size",
+    type: "integer",
+    default: 16_384,
+    comment: "bytes of the whole request head (request line and headers) at most; larger gets 431",
+    min: 256,
+    max: 1_048_576,
+  },
+  {
+    section: "http",
+    key: "max_headers",
+    type: "integer",
+    default: 64,
+    comment: "header fields in one request at most",
+    min: 4,
+    max: 1000,
+  },
+  {
+    section: "http",
+    key: "header_timeout",
+    type: "integer",
+    default: 10,
+    comment: "seconds a client has to send a complete request head once it starts one",
+    min: 1,
+    max: 3600,
+  },
+  {
+    section: "http",
+    key: "idle_timeout",
+    type: "integer",
+    default: 30,
+    comment: "seconds an idle keep-alive connection is kept open",
+    min: 1,
+    max: 3600,
+  },
+  {
+    section: "http",
+    key: "max_requests_per_connection",
+    type: "integer",
+    default: 10_000,
+    comment: "requests served on one connection before it is closed; 0 = no limit",
+    min: 0,
+    max: 100_000_000,
+  },
+  {
+    section: "http",
+    key: "max_connections",
+    type: "integer",
+    default: 10_000,
+    comment: "open connections at most, over all addresses; further ones are refused",
+    min: 1,
+    max: 10_000_000,
+  },
+  {
+    section: "http",
+    key: "max_scrape_hashes",
+    type: "integer",
+    default: 100,
+    comment: "info hashes in one scrape at most",
+    min: 1,
+    max: 10_000,
+  },
+  {
+    section: "http",
+    key: "full_scrape",
+    type: "boolean",
+    default: false,
+    comment: "answer a scrape without info_hash with every torrent (served from a cache)",
+  },
+  {
+    section: "http",
+    key: "full_scrape_interval",
+    type: "integer",
+    default: 300,
+    comment: "seconds between rebuilds of the cached full scrape",
+    min: 1,
+    max: 86_400,
+  },
+  {
+    section: "http",
+    key: "trusted_proxies",
+    type: "string[]",
+    default: [],
+    comment: "CIDRs of reverse proxies whose client-address header is believed; [] = none",
+    validate: cidr,
+  },
+  {
+    section: "http",
+    key: "proxy_header",
+    type: "string",
+    default: "x-forwarded-for",
+    comment: "header that carries the client address from a trusted proxy",
+    values: ["x-forwarded-for", "forwarded", "x-real-ip"],
+  },
+  {
+    section: "http",
+    key: "allow_ip_param",
+    type: "boolean",
+    default: false,
+    comment: "honour the announce's ip parameter (only sensible on private networks)",
   },
 
   // [api]
@@ -354,6 +489,18 @@ export const RULES: readonly CrossRule[] = [
   // A peer that announces as rarely as it may must not expire in between.
   atMost("tracker.min_announce_interval", "tracker.peer_timeout", "tracker.peer_timeout"),
   atMost("tracker.default_numwant", "tracker.max_numwant", "tracker.default_numwant"),
+  {
+    check(config, given) {
+      const { tls_cert_path: cert, tls_key_path: key } = config.http;
+      if ((cert === "") === (key === "")) return undefined;
+      const missing = cert === "" ? "http.tls_cert_path" : "http.tls_key_path";
+      return {
+        key: missing,
+        problem: "HTTPS needs both tls_cert_path and tls_key_path",
+        at: given(missing) ? missing : cert === "" ? "http.tls_key_path" : "http.tls_cert_path",
+      };
+    },
+  },
   {
     check(config, given) {
       const { mode, path } = config.access_list;

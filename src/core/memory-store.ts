@@ -170,6 +170,10 @@ export class MemoryStore implements SwarmStore {
     }
   }
 
+  forEachTorrent(fn: (infoHash: string, seeders: number, downloaded: number, leechers: number) => void): void {
+    for (const [hash, swarm] of this.swarms) fn(hash, swarm.seeders, swarm.downloaded, swarm.leechers);
+  }
+
   *downloadCounts(): Iterable<[string, number]> {
     for (const [hash, swarm] of this.swarms) if (swarm.downloaded > 0) yield [hash, swarm.downloaded];
   }

@@ -15,8 +15,6 @@ const INITIAL_CAPACITY = 2;
 // A per-process seed keeps endpoint hashes unpredictable to clients that pick their ports.
 const HASH_SEED = (Math.random() * 0x100000000) >>> 0;
 
-const scratch = new Uint8Array(64);
-
 export class PeerList {
   readonly endpointLength: number;
   readonly recordLength: number;
@@ -72,7 +70,8 @@ export class PeerList {
     if (this.count === this.capacity) this.resize(this.capacity * 2);
     let slot = this.count++;
     const o = slot * this.recordLength;
-    this.buf.set(ep.subarray(0, this.endpointLength), o);
+    const b = this.buf;
+    for (let i = 0; i < this.endpointLength; i++) b[o + i] = ep[i];
     this.writeFields(slot, peerId, group, now);
     if (this.index !== null) this.indexInsert(slot);
     else if (this.count > INDEX_THRESHOLD) this.rebuildIndex();
@@ -127,19 +126,23 @@ export class PeerList {
 
   /** Copies the endpoint of `slot` to `out` at `at`. */
   copyEndpoint(slot: number, out: Uint8Array, at: number): void {
+    // Byte loops: a subarray() view per peer costs more than copying 6 or 18 bytes.
+    const b = this.buf;
     const o = slot * this.recordLength;
-    out.set(this.buf.subarray(o, o + this.endpointLength), at);
+    for (let i = 0; i < this.endpointLength; i++) out[at + i] = b[o + i];
   }
 
   copyPeerId(slot: number, out: Uint8Array, at: number): void {
+    const b = this.buf;
     const o = slot * this.recordLength + this.peerIdAt;
-    out.set(this.buf.subarray(o, o + PEER_ID_LEN), at);
+    for (let i = 0; i < PEER_ID_LEN; i++) out[at + i] = b[o + i];
   }
 
   private writeFields(slot: number, peerId: Uint8Array, group: number, now: number): void {
     const b = this.buf;
     const o = slot * this.recordLength;
-    b.set(peerId.subarray(0, PEER_ID_LEN), o + this.peerIdAt);
+    const p = o + this.peerIdAt;
+    for (let i = 0; i < PEER_ID_LEN; i++) b[p + i] = peerId[i];
     const g = o + this.groupAt;
     b[g] = group;
     b[g + 1] = group >>> 8;
@@ -216,7 +219,8 @@ export class PeerList {
   private move(from: number, to: number): void {
     if (this.index !== null) this.index[this.bucketOf(from)] = to + 1;
     const r = this.recordLength;
-    this.buf.copyWithin(to * r, from * r, from * r + r);
+    const buf = this.buf;
+    for (let i = 0, x = to * r, y = from * r; i < r; i++) buf[x + i] = buf[y + i];
   }
 
   private swap(a: number, b: number): void {
@@ -228,9 +232,11 @@ export class PeerList {
       this.index[ba] = b + 1;
       this.index[bb] = a + 1;
     }
-    scratch.set(buf.subarray(a * r, a * r + r));
-    buf.copyWithin(a * r, b * r, b * r + r);
-    buf.set(scratch.subarray(0, r), b * r);
+    for (let i = 0, x = a * r, y = b * r; i < r; i++, x++, y++) {
+      const t = buf[x];
+      buf[x] = buf[y];
+      buf[y] = t;
+    }
   }
 
   private resize(capacity: number): void {

@@ -2,6 +2,7 @@
 // prints a summary with latency percentiles.
 
 import { Worker } from "node:worker_threads";
+import { processCpuSeconds } from "./process-cpu.ts";
 import { addCounts, type LoadCounts, newCounts, type UdpWorkerConfig } from "./udp-shared.ts";
 
 export interface UdpLoadOptions {
@@ -19,6 +20,8 @@ export interface UdpLoadOptions {
   numWant: number;
   /** Seconds at the start not counted in the summary (connection set-up, JIT warm-up). */
   warmup: number;
+  /** When set, the target's CPU time over the measured seconds is reported too. */
+  targetPid?: number;
   onSecond?: (second: number, counts: LoadCounts) => void;
 }
 
@@ -29,6 +32,9 @@ export interface UdpLoadSummary {
   answersPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU seconds the target used while measured, and answers per CPU-second (NaN without a pid). */
+  targetCpuSeconds: number;
+  answersPerCpuSecond: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -43,6 +49,10 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<UdpLoadSummary> {
   const latencies: number[] = [];
   let reportsThisSecond = 0;
   let elapsed = 0;
+  let finished = false; // the workers' last partial second is not counted
+  const pid = o.targetPid;
+  let cpuAtStart = pid === undefined ? Number.NaN : processCpuSeconds(pid);
+  let cpuAtEnd = Number.NaN;
   for (let i = 0; i < o.workers; i++) {
     const cfg: UdpWorkerConfig = {
       workerIndex: i,
@@ -60,7 +70,7 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<UdpLoadSummary> {
     };
     const w = new Worker(new URL("./udp-worker.ts", import.meta.url), { workerData: cfg });
     w.on("message", (m: { type: string; counts?: LoadCounts; latencies?: number[] }) => {
-      if (m.type !== "counts" || m.counts === undefined) return;
+      if (m.type !== "counts" || m.counts === undefined || finished) return;
       addCounts(second, m.counts);
       if (elapsed >= o.warmup) {
         addCounts(totals, m.counts);
@@ -69,13 +79,19 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<UdpLoadSummary> {
       if (++reportsThisSecond === o.workers) {
         reportsThisSecond = 0;
         elapsed++;
+        if (pid !== undefined) {
+          if (elapsed === o.warmup) cpuAtStart = processCpuSeconds(pid);
+          if (elapsed === o.warmup + o.seconds) cpuAtEnd = processCpuSeconds(pid);
+        }
         o.onSecond?.(elapsed, { ...second });
         Object.assign(second, newCounts());
       }
     });
     workers.push(w);
   }
-  await new Promise((resolve) => setTimeout(resolve, (o.seconds + o.warmup) * 1000));
+  await new Promise((resolve) => setTimeout(resolve, (o.seconds + o.warmup) * 1000 + 200));
+  finished = true;
+  if (pid !== undefined && Number.isNaN(cpuAtEnd)) cpuAtEnd = processCpuSeconds(pid);
   await Promise.all(
     workers.map(
       (w) =>
@@ -90,12 +106,16 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<UdpLoadSummary> {
   await Promise.all(workers.map((w) => w.terminate()));
   latencies.sort((a, b) => a - b);
   const measured = Math.max(1, elapsed - o.warmup);
+  const answers = totals.announces + totals.scrapes + totals.connects + totals.errors;
+  const cpu = cpuAtEnd - cpuAtStart;
   return {
     seconds: measured,
     totals,
     announcesPerSecond: totals.announces / measured,
-    answersPerSecond: (totals.announces + totals.scrapes + totals.connects + totals.errors) / measured,
+    answersPerSecond: answers / measured,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
+    targetCpuSeconds: cpu,
+    answersPerCpuSecond: answers / cpu,
   };
 }

@@ -9,6 +9,9 @@ import { MemoryStore } from "../core/memory-store.ts";
 import { loadSnapshot, writeSnapshot } from "../core/snapshot.ts";
 import type { SwarmStore } from "../core/swarm-store.ts";
 import { Tracker } from "../core/tracker.ts";
+import { readFileSync } from "node:fs";
+import { parseCidr } from "../core/cidr.ts";
+import { HttpServer } from "./http/http-server.ts";
 import type { Logger } from "./log.ts";
 import { UdpServer } from "./udp/udp-server.ts";
 
@@ -18,9 +21,12 @@ export interface Shoal {
   readonly tracker: Tracker;
   readonly store: SwarmStore;
   readonly udp: UdpServer | null;
+  readonly http: HttpServer | null;
   /** Bound addresses, as "ip:port" or "[ip]:port", per protocol. */
-  readonly addresses: { udp: string[] };
+  readonly addresses: { udp: string[]; http: string[] };
   reloadAccessList(): Promise<void>;
+  /** Re-reads the TLS certificate and key (SIGHUP); a failure keeps the old ones. */
+  reloadTls(): void;
   saveSnapshot(): Promise<void>;
   /** Stops receiving, writes the snapshot and releases everything. */
   close(): Promise<void>;
@@ -58,13 +64,16 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
     else log.error({ path: snapshotPath, problem: loaded.problem }, "snapshot unreadable; starting empty");
   }
 
-  const addresses = { udp: [] as string[] };
+  const addresses = { udp: [] as string[], http: [] as string[] };
   let udp: UdpServer | null = null;
+  let http: HttpServer | null = null;
   const timers: NodeJS.Timeout[] = [];
   const closeAll = async () => {
     for (const t of timers) clearInterval(t);
-    if (udp !== null) await udp.close();
+    await Promise.all([udp?.close(), http?.close()]);
   };
+  const show = (address: string, port: number, family: 4 | 6) =>
+    family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 
   try {
     if (config.udp.enabled) {
@@ -85,15 +94,38 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
       udp = u;
       for (const text of config.udp.addresses) {
         const b = await u.listen(parseAddress(text));
-        addresses.udp.push(b.family === 6 ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`);
+        addresses.udp.push(show(b.address, b.port, b.family));
+      }
+    }
+    if (config.http.enabled) {
+      const h = config.http;
+      const tlsFiles = h.tls_cert_path === "" ? null : readTlsFiles(h.tls_cert_path, h.tls_key_path);
+      const s = new HttpServer(tracker, clock, {
+        maxUrlLength: h.max_url_length,
+        maxHeaderSize: h.max_header_size,
+        maxHeaders: h.max_headers,
+        headerTimeout: h.header_timeout,
+        idleTimeout: h.idle_timeout,
+        maxRequestsPerConnection: h.max_requests_per_connection,
+        maxConnections: h.max_connections,
+        maxScrapeHashes: h.max_scrape_hashes,
+        fullScrape: h.full_scrape,
+        fullScrapeInterval: h.full_scrape_interval,
+        trustedProxies: h.trusted_proxies.map(parseCidr),
+        proxyHeader: h.proxy_header,
+        allowIpParam: h.allow_ip_param,
+        tls: tlsFiles,
+      });
+      http = s;
+      for (const text of h.addresses) {
+        const a = parseAddress(text);
+        const b = await s.listen(a.host, a.port, a.family);
+        addresses.http.push(show(b.address, b.port, b.family));
       }
     }
   } catch (err) {
     await closeAll();
     throw err;
-  }
-  if (config.http.enabled && config.http.addresses.length > 0) {
-    log.warn("the HTTP tracker is not part of this build yet; [http] is ignored");
   }
 
   let seconds = 0;
@@ -101,6 +133,7 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
     setInterval(() => {
       clock.tick();
       store.expire(config.store.expiry_batch);
+      http?.maintain();
       if (++seconds % BAN_PRUNE_EVERY === 0) udp?.maintain();
     }, 1000).unref(),
   );
@@ -125,7 +158,22 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
     tracker,
     store,
     udp,
+    http,
     addresses,
+    reloadTls() {
+      const h = config.http;
+      if (http === null || !http.secure) {
+        log.info("TLS reload asked, but HTTPS is not configured");
+        return;
+      }
+      try {
+        const files = readTlsFiles(h.tls_cert_path, h.tls_key_path);
+        http.reloadTls(files.cert, files.key);
+        log.info({ cert: h.tls_cert_path }, "TLS certificate reloaded");
+      } catch (err) {
+        log.error({ cert: h.tls_cert_path, problem: (err as Error).message }, "TLS reload failed; keeping the previous certificate");
+      }
+    },
     async reloadAccessList() {
       if (accessMode === "off") {
         log.info("access list reload asked, but access_list.mode is off");
@@ -149,4 +197,16 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
       await saveSnapshot();
     },
   };
+}
+
+/** Reads the PEM files; an error names the file. */
+function readTlsFiles(certPath: string, keyPath: string): { cert: Buffer; key: Buffer } {
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read(certPath, "certificate"), key: read(keyPath, "key") };
 }

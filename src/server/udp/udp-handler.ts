@@ -134,12 +134,13 @@ export class UdpHandler {
       ep[5] = req.port & 0xff;
       epLen = 6;
     } else {
-      ep.set(addr, 0);
+      for (let i = 0; i < 16; i++) ep[i] = addr[i];
       ep[16] = req.port >>> 8;
       ep[17] = req.port & 0xff;
       epLen = 18;
     }
-    a.peerId.set(packet.subarray(req.peerIdOffset, req.peerIdOffset + 20));
+    const id = a.peerId;
+    for (let i = 0, o = req.peerIdOffset; i < 20; i++, o++) id[i] = packet[o];
     a.seeder = req.leftIsZero;
     a.event = req.event;
     a.numWant = tracker.numWant(req.numWant);

@@ -1,0 +1,30 @@
+// What the HTTP server counts, per IP family of the client. Plain numbers incremented where
+// things happen; the statistics layer reads them (torrust reports them as tcp4_* / tcp6_*).
+
+export class HttpFamilyCounters {
+  /** Connections accepted. */
+  connections = 0;
+  /** Requests whose head was parsed, whatever their path. */
+  requests = 0;
+  announces = 0;
+  scrapes = 0;
+  /** Bencoded failures sent (bad parameters, refused info hash). */
+  failures = 0;
+  /** Requests refused at the HTTP level (400, 404, 405, 413, 414, 431). */
+  rejected = 0;
+  /** Connections closed for sending a head too slowly or idling too long. */
+  timeouts = 0;
+}
+
+export class HttpStats {
+  readonly v4 = new HttpFamilyCounters();
+  readonly v6 = new HttpFamilyCounters();
+  /** Connections refused because max_connections were open. */
+  connectionsRefused = 0;
+  /** Connections open now. */
+  open = 0;
+
+  family(f: 4 | 6): HttpFamilyCounters {
+    return f === 4 ? this.v4 : this.v6;
+  }
+}
