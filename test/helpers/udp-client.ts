@@ -46,6 +46,11 @@ export class TrackerErrorAnswer extends Error {
   }
 }
 
+/** No answer came in time. */
+export class NoAnswerError extends Error {
+  override readonly name = "NoAnswerError";
+}
+
 export interface AnnounceOptions {
   /** 20 bytes. */
   infoHash: Uint8Array;
@@ -128,7 +133,8 @@ export function compactPeersOf(answer: Uint8Array, family: 4 | 6): string[] {
     throw new Error(`announce answer of ${answer.length} bytes is not 20 + n * ${size}`);
   }
   const out: string[] = [];
-  for (let o = 20; o < answer.length; o += size) out.push(Buffer.from(answer.subarray(o, o + size)).toString("hex"));
+  for (let o = 20; o < answer.length; o += size)
+    out.push(Buffer.from(answer.subarray(o, o + size)).toString("hex"));
   return out.sort();
 }
 
@@ -225,7 +231,7 @@ export class UdpTrackerClient {
       const timer = setTimeout(() => {
         this.pending.delete(tid);
         reject(
-          new Error(
+          new NoAnswerError(
             `no answer from ${this.server.host}:${this.server.port} to a ${buf.length}-byte request ` +
               `(transaction id ${tid}) within ${timeoutMs} ms`,
           ),
@@ -247,15 +253,29 @@ export class UdpTrackerClient {
   }
 
   /**
-   * Sends `buf` and resolves with whatever arrives on this socket within `ms` milliseconds, or
-   * null when nothing does. For packets that may be answered with an error or dropped.
+   * Sends `buf` and resolves with its answer, or null when none comes within `ms` milliseconds:
+   * for packets that may be answered with an error or dropped. A packet of 16 bytes or more is
+   * matched by its transaction id (bytes 12..16); for a shorter one, the first datagram to arrive
+   * counts.
    */
   async requestOrSilence(buf: Uint8Array, ms = SILENCE_MS): Promise<Buffer | null> {
+    if (buf.length >= 16) {
+      try {
+        return await this.request(buf, ms);
+      } catch (err) {
+        if (err instanceof NoAnswerError) return null;
+        throw err;
+      }
+    }
+    return this.anythingWithin(ms, () => this.send(buf));
+  }
+
+  /** Runs `action`, then resolves with the first datagram to arrive within `ms`, or null. */
+  private async anythingWithin(ms: number, action: () => Promise<void>): Promise<Buffer | null> {
     const before = this.received.length;
-    await this.send(buf);
+    await action();
     const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (this.received.length > before) return this.received[before];
+    while (Date.now() < deadline && this.received.length === before) {
       await new Promise((r) => setTimeout(r, 25));
     }
     return this.received.length > before ? this.received[before] : null;
@@ -263,7 +283,7 @@ export class UdpTrackerClient {
 
   /** Sends `buf` and rejects if anything at all arrives on this socket within `ms`. */
   async expectNoAnswer(buf: Uint8Array, ms = SILENCE_MS): Promise<void> {
-    const answer = await this.requestOrSilence(buf, ms);
+    const answer = await this.anythingWithin(ms, () => this.send(buf));
     if (answer !== null) {
       throw new Error(
         `expected no answer, got ${answer.length} bytes (action ${responseAction(answer)}): ${answer.toString("hex")}`,
@@ -284,7 +304,8 @@ export class UdpTrackerClient {
     throwIfError(answer);
     const r = parseConnectResponse(answer);
     if (r === null) throw new Error(`not a connect answer: ${answer.toString("hex")}`);
-    if (r.transactionId !== tid) throw new Error(`connect answer for transaction ${r.transactionId}, sent ${tid}`);
+    if (r.transactionId !== tid)
+      throw new Error(`connect answer for transaction ${r.transactionId}, sent ${tid}`);
     this.connectionId = { hi: r.connIdHi, lo: r.connIdLo };
     return this.connectionId;
   }
@@ -335,7 +356,11 @@ export class UdpTrackerClient {
     return errorMessageOf(await this.announceRaw(o));
   }
 
-  async scrapeRequest(hashes: Uint8Array[], connId?: ConnectionId, tid = newTransactionId()): Promise<Buffer> {
+  async scrapeRequest(
+    hashes: Uint8Array[],
+    connId?: ConnectionId,
+    tid = newTransactionId(),
+  ): Promise<Buffer> {
     const id = await this.id(connId);
     const buf = Buffer.alloc(16 + 20 * hashes.length);
     writeScrapeRequest(buf, 0, id.hi, id.lo, tid, hashes);

@@ -8,6 +8,7 @@ import type { ConnectionIds } from "../../protocol/udp/connection-id.ts";
 import { Action, MAX_SCRAPE_HASHES, ParseError, parseErrorMessage } from "../../protocol/udp/constants.ts";
 import { parseRequest, UdpRequest } from "../../protocol/udp/request.ts";
 import {
+  MAX_ERROR_RESPONSE_LEN,
   writeAnnounceResponseHeader,
   writeConnectResponse,
   writeErrorResponse,
@@ -17,9 +18,12 @@ import {
 import type { BanList } from "./ban-list.ts";
 import { TimedKind, type UdpStats } from "./udp-stats.ts";
 
-/** Largest answer the handler writes: an announce header and max_numwant IPv6 peers. */
+/**
+ * Largest answer the handler writes: an announce header and max_numwant IPv6 peers, a full
+ * scrape (74 entries), or an error, whichever is longest.
+ */
 export function maxAnswerLength(maxNumwant: number): number {
-  return 20 + 18 * maxNumwant;
+  return Math.max(20 + 18 * maxNumwant, 8 + 12 * MAX_SCRAPE_HASHES, MAX_ERROR_RESPONSE_LEN);
 }
 
 /** Delivers an answer that was computed after `handle` returned (asynchronous stores). */
