@@ -33,7 +33,13 @@ export async function runCommand(configFile: string | undefined): Promise<number
     return 1;
   }
   log.info(
-    { udp: shoal.addresses.udp, http: shoal.addresses.http, https: shoal.http?.secure ?? false, config: configFile ?? "(defaults)", node: process.version },
+    {
+      udp: shoal.addresses.udp,
+      http: shoal.addresses.http,
+      https: shoal.http?.secure ?? false,
+      config: configFile ?? "(defaults)",
+      node: process.version,
+    },
     "listening",
   );
 

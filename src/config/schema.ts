@@ -170,7 +170,7 @@ export const KEYS = [
     key: "tls_cert_path",
     type: "string",
     default: "",
-    comment: 'PEM certificate chain; with tls_key_path set, every address serves HTTPS (re-read on SIGHUP)',
+    comment: "PEM certificate chain; with tls_key_path set, every address serves HTTPS (re-read on SIGHUP)",
   },
   {
     section: "http",

@@ -170,7 +170,9 @@ export class MemoryStore implements SwarmStore {
     }
   }
 
-  forEachTorrent(fn: (infoHash: string, seeders: number, downloaded: number, leechers: number) => void): void {
+  forEachTorrent(
+    fn: (infoHash: string, seeders: number, downloaded: number, leechers: number) => void,
+  ): void {
     for (const [hash, swarm] of this.swarms) fn(hash, swarm.seeders, swarm.downloaded, swarm.leechers);
   }
 

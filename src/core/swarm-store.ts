@@ -28,7 +28,9 @@ export interface SwarmStore {
   /** Drops peers last seen before `now - peerTimeout`, examining at most `budget` peers. */
   expire(budget: number): void | Promise<void>;
   /** Calls `fn` for every torrent (full scrapes); not for the hot path. */
-  forEachTorrent(fn: (infoHash: string, seeders: number, downloaded: number, leechers: number) => void): void | Promise<void>;
+  forEachTorrent(
+    fn: (infoHash: string, seeders: number, downloaded: number, leechers: number) => void,
+  ): void | Promise<void>;
   /** Per-torrent download counts, for snapshots. */
   downloadCounts(): Iterable<[string, number]>;
   /** Restores a download count read from a snapshot (adds to what is there). */

@@ -1,16 +1,16 @@
 // One running tracker: the core, its store and the servers of every enabled protocol, with the
 // timers that keep them (clock, expiry, snapshots, bans). The CLI owns signals and exit codes.
 
+import { readFileSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
 import { parseAddress } from "../config/schema.ts";
 import { AccessList, type AccessMode, readAccessList } from "../core/access-list.ts";
+import { parseCidr } from "../core/cidr.ts";
 import { Clock } from "../core/clock.ts";
 import { MemoryStore } from "../core/memory-store.ts";
 import { loadSnapshot, writeSnapshot } from "../core/snapshot.ts";
 import type { SwarmStore } from "../core/swarm-store.ts";
 import { Tracker } from "../core/tracker.ts";
-import { readFileSync } from "node:fs";
-import { parseCidr } from "../core/cidr.ts";
 import { HttpServer } from "./http/http-server.ts";
 import type { Logger } from "./log.ts";
 import { UdpServer } from "./udp/udp-server.ts";
@@ -171,7 +171,10 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
         http.reloadTls(files.cert, files.key);
         log.info({ cert: h.tls_cert_path }, "TLS certificate reloaded");
       } catch (err) {
-        log.error({ cert: h.tls_cert_path, problem: (err as Error).message }, "TLS reload failed; keeping the previous certificate");
+        log.error(
+          { cert: h.tls_cert_path, problem: (err as Error).message },
+          "TLS reload failed; keeping the previous certificate",
+        );
       }
     },
     async reloadAccessList() {

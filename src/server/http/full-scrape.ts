@@ -1,7 +1,6 @@
 // A scrape without info_hash answers every torrent. Built per request it would let anyone make
 // the tracker walk its whole store at will, so it is rebuilt on a timer and served as is.
 
-
 import type { Tracker } from "../../core/tracker.ts";
 import { writeScrapeBody } from "../../protocol/http/response.ts";
 
@@ -46,4 +45,3 @@ export class FullScrape {
       });
   }
 }
-

@@ -15,8 +15,16 @@ import {
   parseScrapeQuery,
   queryErrorMessage,
 } from "../../protocol/http/query.ts";
-import { headersObject, Method, parseRequestHead, RequestHead } from "../../protocol/http/request-head.ts";
 import {
+  headErrorStatus,
+  headersObject,
+  Method,
+  parseRequestHead,
+  RequestHead,
+} from "../../protocol/http/request-head.ts";
+import {
+  type HttpStatus,
+  httpDate,
   writeAnnounceBody,
   writeFailureBody,
   writeResponseHead,
@@ -24,7 +32,7 @@ import {
 } from "../../protocol/http/response.ts";
 import { clientFromHeader, type ProxyHeader } from "./client-address.ts";
 import { FullScrape } from "./full-scrape.ts";
-import { HttpConnection, type ConnectionHost } from "./http-connection.ts";
+import { type ConnectionHost, HttpConnection } from "./http-connection.ts";
 import { type HttpFamilyCounters, HttpStats } from "./http-stats.ts";
 
 export interface HttpServerOptions {
@@ -64,6 +72,7 @@ const PATH_ANNOUNCE = Buffer.from("/announce", "latin1");
 const PATH_SCRAPE = Buffer.from("/scrape", "latin1");
 const PATH_ROOT = Buffer.from("/", "latin1");
 const HEAD_RESERVE = 256;
+const TEXT_PLAIN = "text/plain";
 
 const STATUS_TEXT: Record<number, string> = {
   400: "bad request",
@@ -73,6 +82,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: "request bodies are not accepted",
   414: "request target too long",
   431: "request head too large",
+  505: "HTTP version not supported",
 };
 
 export class HttpServer implements ConnectionHost {
@@ -95,12 +105,15 @@ export class HttpServer implements ConnectionHost {
   private readonly body: Buffer;
   private readonly fullScrape: FullScrape | null;
   private secureContext: tls.SecureContext | null = null;
+  /** The Date header's value, refreshed once a second rather than formatted per response. */
+  private date = httpDate(Date.now());
 
   constructor(tracker: Tracker, clock: Clock, options: HttpServerOptions) {
     this.tracker = tracker;
     this.clock = clock;
     this.o = options;
     this.announceRes = new AnnounceResult(tracker.maxNumwant);
+    this.query.acceptIpParam = options.allowIpParam;
     this.scrapeHashes = new Array<string>(options.maxScrapeHashes).fill("");
     this.scrapeFigures = new Float64Array(options.maxScrapeHashes * SCRAPE_STRIDE);
     // Room for the largest body: non-compact peers (about 90 bytes each) or a full scrape list.
@@ -122,7 +135,7 @@ export class HttpServer implements ConnectionHost {
         ? net.createServer({ noDelay: true }, onSocket)
         : tls.createServer(
             {
-              SNICallback: (_name, cb) => cb(null, this.secureContext),
+              SNICallback: (_name, cb) => cb(null, this.secureContext ?? undefined),
               // Certificates come through SNICallback so that a reload applies to new handshakes.
               ...this.o.tls,
               handshakeTimeout: this.o.headerTimeout * 1000,
@@ -160,6 +173,7 @@ export class HttpServer implements ConnectionHost {
   /** Closes connections past their head or idle deadline; from the owner's 1 s timer. */
   maintain(): void {
     const now = this.clock.now;
+    this.date = httpDate(Date.now());
     for (const c of this.connections) {
       if (c.headStartedAt !== 0) {
         if (now - c.headStartedAt >= this.o.headerTimeout) {
@@ -211,7 +225,8 @@ export class HttpServer implements ConnectionHost {
     const head = this.head;
     const counters = this.stats.family(conn.family);
     counters.requests++;
-    if (parseRequestHead(buf, start, end, head, this.o.maxHeaders) !== 0) return this.reject(conn, 400);
+    const headError = parseRequestHead(buf, start, end, head, this.o.maxHeaders);
+    if (headError !== 0) return this.reject(conn, headErrorStatus(headError));
     if (head.targetEnd - head.targetStart > this.o.maxUrlLength) return this.reject(conn, 414);
     if (head.contentLength > 0 || head.chunked) return this.reject(conn, 413);
     const keepAlive =
@@ -258,7 +273,7 @@ export class HttpServer implements ConnectionHost {
   }
 
   private route(buf: Buffer, head: RequestHead): Buffer | null {
-    const s = head.targetStart;
+    const s = head.pathStart;
     const len = head.pathEnd - s;
     if (len === PATH_ANNOUNCE.length && bytesEqual(buf, s, PATH_ANNOUNCE)) return PATH_ANNOUNCE;
     if (len === PATH_SCRAPE.length && bytesEqual(buf, s, PATH_SCRAPE)) return PATH_SCRAPE;
@@ -394,7 +409,7 @@ export class HttpServer implements ConnectionHost {
       if (cached === undefined || cached === null) {
         return this.failure(conn, counters, "a scrape must name at least one info_hash", keepAlive, isHead);
       }
-      const n = writeResponseHead(this.body, 0, 200, cached.length, keepAlive);
+      const n = writeResponseHead(this.body, 0, 200, cached.length, keepAlive, TEXT_PLAIN, this.date);
       const socket = conn.socket;
       socket.cork();
       conn.send(Buffer.from(this.body.subarray(0, n)), false);
@@ -434,10 +449,16 @@ export class HttpServer implements ConnectionHost {
   }
 
   /** Sends the body at body[HEAD_RESERVE, +length) behind its head, as one write. */
-  private reply(conn: HttpConnection, status: number, length: number, keepAlive: boolean, isHead: boolean): boolean {
+  private reply(
+    conn: HttpConnection,
+    status: HttpStatus,
+    length: number,
+    keepAlive: boolean,
+    isHead: boolean,
+  ): boolean {
     const body = this.body;
     // The head goes right in front of the body, so the response is one contiguous copy.
-    const head = writeResponseHead(this.headScratch, 0, status, length, keepAlive);
+    const head = writeResponseHead(this.headScratch, 0, status, length, keepAlive, TEXT_PLAIN, this.date);
     const start = HEAD_RESERVE - head;
     this.headScratch.copy(body, start, 0, head);
     const total = head + (isHead ? 0 : length);
@@ -450,14 +471,14 @@ export class HttpServer implements ConnectionHost {
   private readonly headScratch = Buffer.allocUnsafe(HEAD_RESERVE);
 
   /** A plain-text status answer (404, 405) on a connection that may stay open. */
-  private status(conn: HttpConnection, code: number, keepAlive: boolean, isHead: boolean): boolean {
+  private status(conn: HttpConnection, code: HttpStatus, keepAlive: boolean, isHead: boolean): boolean {
     const text = STATUS_TEXT[code] ?? "error";
     const n = this.body.write(`${text}\n`, HEAD_RESERVE, "latin1");
     return this.reply(conn, code, n, keepAlive, isHead);
   }
 
   /** An HTTP-level refusal: answer and close, since the rest of the stream cannot be trusted. */
-  private reject(conn: HttpConnection, code: number): false {
+  private reject(conn: HttpConnection, code: HttpStatus): false {
     this.stats.family(conn.family).rejected++;
     this.status(conn, code, false, false);
     return false;
