@@ -5,7 +5,7 @@ import { ConfigError, loadConfigFile } from "../config/load.ts";
 import { type Config, defaultConfig } from "../config/schema.ts";
 import { AccessListError } from "../core/access-list.ts";
 import { createLogger } from "../server/log.ts";
-import { startShoal } from "../server/shoal.ts";
+import { StartupConfigError, startShoal } from "../server/shoal.ts";
 
 /** Returns an exit code for start-up failures, or -1 once the tracker is running. */
 export async function runCommand(configFile: string | undefined): Promise<number> {
@@ -25,6 +25,11 @@ export async function runCommand(configFile: string | undefined): Promise<number
     if (err instanceof AccessListError) {
       process.stderr.write(`shoal: access_list.path: ${err.message}\n`);
       log.fatal({ problem: err.message }, "access list unreadable");
+      return 2;
+    }
+    if (err instanceof StartupConfigError) {
+      process.stderr.write(`shoal: ${configFile ?? "(defaults)"}: ${err.message}\n`);
+      log.fatal({ problem: err.message }, "start-up failed");
       return 2;
     }
     const e = err as NodeJS.ErrnoException;

@@ -2,6 +2,7 @@
 // timers that keep them (clock, expiry, snapshots, bans). The CLI owns signals and exit codes.
 
 import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import type { Config } from "../config/schema.ts";
 import { parseAddress } from "../config/schema.ts";
 import { AccessList, type AccessMode, readAccessList } from "../core/access-list.ts";
@@ -202,14 +203,30 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
   };
 }
 
-/** Reads the PEM files; an error names the file. */
+/** A start-up failure caused by what the configuration points at: the CLI exits with 2. */
+export class StartupConfigError extends Error {
+  readonly key: string;
+  constructor(key: string, problem: string) {
+    super(`${key}: ${problem}`);
+    this.name = "StartupConfigError";
+    this.key = key;
+  }
+}
+
+/** Reads the PEM files and checks that they make a usable pair; errors name the key. */
 function readTlsFiles(certPath: string, keyPath: string): { cert: Buffer; key: Buffer } {
-  const read = (path: string, what: string) => {
+  const read = (path: string, key: string) => {
     try {
       return readFileSync(path);
     } catch (err) {
-      throw new Error(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+      throw new StartupConfigError(key, `cannot read ${path}: ${(err as Error).message}`);
     }
   };
-  return { cert: read(certPath, "certificate"), key: read(keyPath, "key") };
+  const files = { cert: read(certPath, "http.tls_cert_path"), key: read(keyPath, "http.tls_key_path") };
+  try {
+    createSecureContext(files);
+  } catch (err) {
+    throw new StartupConfigError("http.tls_cert_path", `${certPath} with ${keyPath}: ${(err as Error).message}`);
+  }
+  return files;
 }
