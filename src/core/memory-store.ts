@@ -181,6 +181,8 @@ export class MemoryStore implements SwarmStore {
   }
 
   restoreDownloads(infoHash: string, downloaded: number): void {
+    // A swarm with neither peers nor downloads would never be dropped.
+    if (!(downloaded > 0)) return;
     let swarm = this.swarms.get(infoHash);
     if (swarm === undefined) {
       swarm = new Swarm();

@@ -35,7 +35,7 @@ export class Tracker {
 
   /** 0 or less means "the default"; anything above the cap is capped. */
   numWant(requested: number): number {
-    if (requested <= 0) return this.defaultNumwant;
+    if (!(requested > 0)) return this.defaultNumwant; // also NaN
     return requested > this.maxNumwant ? this.maxNumwant : requested;
   }
 

@@ -226,7 +226,10 @@ function readTlsFiles(certPath: string, keyPath: string): { cert: Buffer; key: B
   try {
     createSecureContext(files);
   } catch (err) {
-    throw new StartupConfigError("http.tls_cert_path", `${certPath} with ${keyPath}: ${(err as Error).message}`);
+    throw new StartupConfigError(
+      "http.tls_cert_path",
+      `${certPath} with ${keyPath}: ${(err as Error).message}`,
+    );
   }
   return files;
 }
