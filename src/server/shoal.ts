@@ -15,6 +15,7 @@ import { Tracker } from "../core/tracker.ts";
 import { HttpServer } from "./http/http-server.ts";
 import type { Logger } from "./log.ts";
 import { UdpServer } from "./udp/udp-server.ts";
+import { WsTracker } from "./ws/ws-tracker.ts";
 
 const BAN_PRUNE_EVERY = 10; // seconds
 
@@ -23,6 +24,7 @@ export interface Shoal {
   readonly store: SwarmStore;
   readonly udp: UdpServer | null;
   readonly http: HttpServer | null;
+  readonly ws: WsTracker | null;
   /** Bound addresses, as "ip:port" or "[ip]:port", per protocol. */
   readonly addresses: { udp: string[]; http: string[] };
   reloadAccessList(): Promise<void>;
@@ -68,9 +70,11 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
   const addresses = { udp: [] as string[], http: [] as string[] };
   let udp: UdpServer | null = null;
   let http: HttpServer | null = null;
+  let ws: WsTracker | null = null;
   const timers: NodeJS.Timeout[] = [];
   const closeAll = async () => {
     for (const t of timers) clearInterval(t);
+    ws?.close();
     await Promise.all([udp?.close(), http?.close()]);
   };
   const show = (address: string, port: number, family: 4 | 6) =>
@@ -118,6 +122,25 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
         tls: tlsFiles,
       });
       http = s;
+      if (config.ws.enabled) {
+        const w = config.ws;
+        const t = new WsTracker(tracker, clock, {
+          announceInterval: w.announce_interval,
+          maxMessageSize: w.max_message_size,
+          maxOffersPerAnnounce: w.max_offers_per_announce,
+          offerTtl: w.offer_ttl,
+          maxSwarmsPerSocket: w.max_swarms_per_socket,
+          maxSocketsPerIp: w.max_sockets_per_ip,
+          idleTimeout: w.idle_timeout,
+          pingInterval: w.ping_interval,
+          maxBufferedBytes: w.max_buffered_bytes,
+          maxBadMessages: w.max_bad_messages,
+          maxScrapeHashes: h.max_scrape_hashes,
+        });
+        ws = t;
+        s.upgrade = (socket, url, headers, rest, family, ip) =>
+          t.upgrade(socket, url, headers, rest, family, ip);
+      }
       for (const text of h.addresses) {
         const a = parseAddress(text);
         const b = await s.listen(a.host, a.port, a.family);
@@ -135,6 +158,7 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
       clock.tick();
       store.expire(config.store.expiry_batch);
       http?.maintain();
+      ws?.maintain();
       if (++seconds % BAN_PRUNE_EVERY === 0) udp?.maintain();
     }, 1000).unref(),
   );
@@ -160,6 +184,7 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
     store,
     udp,
     http,
+    ws,
     addresses,
     reloadTls() {
       const h = config.http;

@@ -4,7 +4,7 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import { parseIp } from "../../core/address.ts";
+import { formatIp, parseIp } from "../../core/address.ts";
 import { AnnounceRequest, AnnounceResult, SCRAPE_STRIDE } from "../../core/announce.ts";
 import { anyCidrContains, type Cidr } from "../../core/cidr.ts";
 import type { Clock } from "../../core/clock.ts";
@@ -53,13 +53,17 @@ export interface HttpServerOptions {
   tls: { cert: Buffer; key: Buffer } | null;
 }
 
-/** Takes over a connection that asked for a WebSocket (the WebSocket tracker). */
+/**
+ * Takes over a connection that asked for a WebSocket (the WebSocket tracker). `ip` is the
+ * client's address as text, after trusted-proxy resolution.
+ */
 export type UpgradeHandler = (
   socket: net.Socket,
-  head: RequestHead,
+  url: string,
   headers: Record<string, string>,
   rest: Buffer,
   family: 4 | 6,
+  ip: string,
 ) => void;
 
 export interface BoundHttp {
@@ -238,14 +242,7 @@ export class HttpServer implements ConnectionHost {
       return this.status(conn, 405, keepAlive, isHead);
     }
     const path = this.route(buf, head);
-    if (head.upgradeWebSocket) {
-      if (this.upgrade === null || path === PATH_SCRAPE) return this.reject(conn, 400);
-      const headers = headersObject(buf, start, end);
-      const rest = conn.detach(end);
-      this.upgrade(conn.socket, head, headers, rest, conn.family);
-      return false;
-    }
-    if (path === null || path === PATH_ROOT) {
+    if (path === null || (path === PATH_ROOT && !head.upgradeWebSocket)) {
       counters.rejected++;
       return this.status(conn, 404, keepAlive, isHead);
     }
@@ -262,6 +259,15 @@ export class HttpServer implements ConnectionHost {
           addr = this.clientAddr;
         }
       }
+    }
+    if (head.upgradeWebSocket) {
+      if (this.upgrade === null || path === PATH_SCRAPE) return this.reject(conn, 400);
+      const headers = headersObject(buf, start, end);
+      const url = buf.toString("latin1", head.targetStart, head.targetEnd);
+      const ip = family === 4 ? formatIp(addr, 12, 4) : formatIp(addr, 0, 6);
+      const rest = conn.detach(end);
+      this.upgrade(conn.socket, url, headers, rest, family, ip);
+      return false;
     }
     const qs = head.queryStart < 0 ? head.targetEnd : head.queryStart;
     if (path === PATH_ANNOUNCE) {
