@@ -128,7 +128,7 @@ describe("parseConfig: errors", () => {
       "[metrics]\nenabled = true\n",
       1,
       "metrics",
-      "unknown section; sections are [udp], [http], [api], [tracker], [store], [access_list], [log]",
+      "unknown section; sections are [udp], [http], [ws], [api], [tracker], [store], [access_list], [log]",
     );
   });
 
@@ -153,7 +153,7 @@ describe("parseConfig: errors", () => {
       "[tracker]\nenabled = true\n",
       2,
       "tracker.enabled",
-      'unknown key; "enabled" belongs in [udp], [http] or [api]',
+      'unknown key; "enabled" belongs in [udp], [http], [ws] or [api]',
     );
   });
 
@@ -172,7 +172,7 @@ describe("parseConfig: errors", () => {
       "verbose = true\n",
       1,
       "verbose",
-      "unknown setting outside any section; settings go in [udp], [http], [api], [tracker], [store], [access_list], [log]",
+      "unknown setting outside any section; settings go in [udp], [http], [ws], [api], [tracker], [store], [access_list], [log]",
     );
   });
 
