@@ -39,6 +39,7 @@ export interface WsTrackerOptions {
 interface PendingOffer {
   from: WsConnection;
   fromPeerId: string;
+  toPeerId: string;
   infoHash: string;
   expires: number;
 }
@@ -50,8 +51,11 @@ class WsConnection {
   readonly ws: WebSocket;
   readonly family: 4 | 6;
   readonly ipKey: string;
-  /** Swarms joined: info hash -> the peer id used there. */
-  readonly swarms = new Map<string, string>();
+  /**
+   * (info hash, peer id) pairs this connection announced, as the 40-character concatenation.
+   * One socket may carry several peers: bittorrent-tracker clients in one page share a socket.
+   */
+  readonly joined = new Set<string>();
   readonly pending = new Map<string, PendingOffer>();
   lastMessage: number;
   alive = true;
@@ -174,9 +178,10 @@ export class WsTracker {
       this.reject(conn, "info hash not allowed", "announce", infoHash);
       return;
     }
-    const joinedAs = conn.swarms.get(infoHash);
+    const key = infoHash + peerId;
+    const joined = conn.joined.has(key);
     if (m.event === WsEvent.Stopped) {
-      if (joinedAs !== undefined) this.leave(conn, infoHash, joinedAs);
+      if (joined) this.leave(conn, infoHash, peerId);
       const swarm = this.swarms.get(infoHash);
       this.send(
         conn,
@@ -184,7 +189,7 @@ export class WsTracker {
       );
       return;
     }
-    if (joinedAs === undefined && conn.swarms.size >= this.o.maxSwarmsPerSocket) {
+    if (!joined && conn.joined.size >= this.o.maxSwarmsPerSocket) {
       this.reject(
         conn,
         `too many torrents on one connection (at most ${this.o.maxSwarmsPerSocket})`,
@@ -193,14 +198,12 @@ export class WsTracker {
       );
       return;
     }
-    // A client that changed its peer id leaves under the old one first.
-    if (joinedAs !== undefined && joinedAs !== peerId) this.leave(conn, infoHash, joinedAs);
     const self = this.swarms.join(infoHash, peerId, conn, m.left === 0, m.event === WsEvent.Completed);
     if (self === null) {
       this.reject(conn, "peer_id is in use by another connection in this swarm", "announce", infoHash);
       return;
     }
-    conn.swarms.set(infoHash, peerId);
+    conn.joined.add(key);
     const swarm = this.swarms.get(infoHash)!;
     const warning =
       m.offersDropped > 0
@@ -215,12 +218,20 @@ export class WsTracker {
     const n = this.swarms.pick(swarm, self, wanted, picked);
     const expires = this.clock.now + this.o.offerTtl;
     for (let i = 0; i < n; i++) {
-      const to = picked[i].handle;
+      const to = picked[i];
+      const target = to.handle;
       const offer = m.offers[i];
-      if (to.pending.size >= MAX_PENDING_OFFERS) to.pending.delete(to.pending.keys().next().value!);
-      to.pending.set(offer.offerId, { from: conn, fromPeerId: peerId, infoHash, expires });
+      if (target.pending.size >= MAX_PENDING_OFFERS)
+        target.pending.delete(target.pending.keys().next().value!);
+      target.pending.set(offer.offerId, {
+        from: conn,
+        fromPeerId: peerId,
+        toPeerId: to.peerId,
+        infoHash,
+        expires,
+      });
       this.stats.family(conn.family).offersRelayed++;
-      this.send(to, offerMessage(infoHash, peerId, offer.offer, offer.offerId));
+      this.send(target, offerMessage(infoHash, peerId, offer.offer, offer.offerId));
     }
     picked.length = 0;
   }
@@ -234,27 +245,27 @@ export class WsTracker {
     const counters = this.stats.family(conn.family);
     const offerId = m.offerId!;
     const p = conn.pending.get(offerId);
-    const myId = conn.swarms.get(m.infoHash);
     if (
       p === undefined ||
       p.expires < this.clock.now ||
       p.infoHash !== m.infoHash ||
       p.fromPeerId !== m.toPeerId ||
-      myId === undefined ||
+      p.toPeerId !== m.peerId ||
+      !conn.joined.has(m.infoHash + m.peerId) ||
       p.from.closed ||
-      p.from.swarms.get(m.infoHash) !== p.fromPeerId
+      !p.from.joined.has(m.infoHash + p.fromPeerId)
     ) {
       counters.answersDropped++;
       return;
     }
     conn.pending.delete(offerId);
     counters.answersRelayed++;
-    this.send(p.from, answerMessage(m.infoHash, myId, m.answer!, offerId));
+    this.send(p.from, answerMessage(m.infoHash, m.peerId, m.answer!, offerId));
   }
 
   private leave(conn: WsConnection, infoHash: string, peerId: string): void {
     this.swarms.leave(infoHash, peerId, conn);
-    conn.swarms.delete(infoHash);
+    conn.joined.delete(infoHash + peerId);
   }
 
   private send(conn: WsConnection, text: string): void {
@@ -291,8 +302,8 @@ export class WsTracker {
   private onClose(conn: WsConnection): void {
     if (!this.connections.delete(conn)) return;
     conn.closed = true;
-    for (const [infoHash, peerId] of conn.swarms) this.swarms.leave(infoHash, peerId, conn);
-    conn.swarms.clear();
+    for (const key of conn.joined) this.swarms.leave(key.slice(0, 20), key.slice(20), conn);
+    conn.joined.clear();
     conn.pending.clear();
     const n = (this.perIp.get(conn.ipKey) ?? 1) - 1;
     if (n === 0) this.perIp.delete(conn.ipKey);
