@@ -30,10 +30,11 @@ import {
   writeResponseHead,
   writeScrapeBody,
 } from "../../protocol/http/response.ts";
+import { Sampler } from "../../stats/histogram.ts";
+import { type HttpFamilyCounters, HttpStats } from "../../stats/http-counters.ts";
 import { clientFromHeader, type ProxyHeader } from "./client-address.ts";
 import { FullScrape } from "./full-scrape.ts";
 import { type ConnectionHost, HttpConnection } from "./http-connection.ts";
-import { type HttpFamilyCounters, HttpStats } from "./http-stats.ts";
 
 export interface HttpServerOptions {
   maxUrlLength: number;
@@ -108,6 +109,7 @@ export class HttpServer implements ConnectionHost {
   private readonly scrapeFigures: Float64Array;
   private readonly body: Buffer;
   private readonly fullScrape: FullScrape | null;
+  private readonly sampler = new Sampler();
   private secureContext: tls.SecureContext | null = null;
   /** The Date header's value, refreshed once a second rather than formatted per response. */
   private date = httpDate(Date.now());
@@ -270,12 +272,19 @@ export class HttpServer implements ConnectionHost {
       return false;
     }
     const qs = head.queryStart < 0 ? head.targetEnd : head.queryStart;
+    const sample = this.sampler.next();
+    const started = sample ? performance.now() : 0;
+    let more: boolean;
     if (path === PATH_ANNOUNCE) {
       this.stats.family(family).announces++;
-      return this.announce(conn, buf, qs, head.targetEnd, family, addr, keepAlive, isHead);
+      more = this.announce(conn, buf, qs, head.targetEnd, family, addr, keepAlive, isHead);
+      if (sample) this.stats.announceDurations.observe((performance.now() - started) / 1000);
+    } else {
+      this.stats.family(family).scrapes++;
+      more = this.scrape(conn, buf, qs, head.targetEnd, family, keepAlive, isHead);
+      if (sample) this.stats.scrapeDurations.observe((performance.now() - started) / 1000);
     }
-    this.stats.family(family).scrapes++;
-    return this.scrape(conn, buf, qs, head.targetEnd, family, keepAlive, isHead);
+    return more;
   }
 
   private route(buf: Buffer, head: RequestHead): Buffer | null {

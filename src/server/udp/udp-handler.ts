@@ -15,8 +15,9 @@ import {
   writeScrapeEntry,
   writeScrapeResponseHeader,
 } from "../../protocol/udp/response.ts";
+import { Sampler } from "../../stats/histogram.ts";
+import { TimedKind, type UdpStats } from "../../stats/udp-counters.ts";
 import type { BanList } from "./ban-list.ts";
-import { TimedKind, type UdpStats } from "./udp-stats.ts";
 
 /**
  * Largest answer the handler writes: an announce header and max_numwant IPv6 peers, a full
@@ -30,8 +31,6 @@ export function maxAnswerLength(maxNumwant: number): number {
 export type LateAnswer = (answer: Uint8Array, length: number) => void;
 
 const ANNOUNCE_HEADER = 20;
-// Time one request in SAMPLE_EVERY of each kind: enough for an average, cheap on the hot path.
-const SAMPLE_MASK = 15;
 
 export class UdpHandler {
   private readonly tracker: Tracker;
@@ -44,7 +43,7 @@ export class UdpHandler {
   private readonly announceRes: AnnounceResult;
   private readonly scrapeHashes: string[] = new Array(MAX_SCRAPE_HASHES).fill("");
   private readonly scrapeOut = new Float64Array(MAX_SCRAPE_HASHES * SCRAPE_STRIDE);
-  private sampleTick = 0;
+  private readonly sampler = new Sampler();
 
   constructor(tracker: Tracker, ids: ConnectionIds, bans: BanList, clock: Clock, stats: UdpStats) {
     this.tracker = tracker;
@@ -82,7 +81,7 @@ export class UdpHandler {
       if (req.transactionId === -1) return 0; // too short to carry a transaction id
       return this.error(counters, out, at, req.transactionId, parseErrorMessage(code));
     }
-    const sample = (++this.sampleTick & SAMPLE_MASK) === 0;
+    const sample = this.sampler.next();
     const started = sample ? performance.now() : 0;
     let n: number;
     let kind: number;
@@ -105,10 +104,7 @@ export class UdpHandler {
       counters.scrapes++;
       n = this.scrape(packet, out, at, late, counters);
     }
-    if (sample) {
-      this.stats.timeSumNs[kind] += (performance.now() - started) * 1e6;
-      this.stats.timeSamples[kind]++;
-    }
+    if (sample) this.stats.durations[kind].observe((performance.now() - started) / 1000);
     return n;
   }
 

@@ -3,10 +3,10 @@
 import type { Clock } from "../../core/clock.ts";
 import type { Tracker } from "../../core/tracker.ts";
 import { ConnectionIds, randomConnectionIdKey } from "../../protocol/udp/connection-id.ts";
+import { UdpStats } from "../../stats/udp-counters.ts";
 import { BanList } from "./ban-list.ts";
 import { type BoundSocket, DgramBackend } from "./dgram-backend.ts";
 import { maxAnswerLength, UdpHandler } from "./udp-handler.ts";
-import { UdpStats } from "./udp-stats.ts";
 
 export interface UdpServerOptions {
   /** 16 hex digits, or "" for a random key per process. */

@@ -19,7 +19,8 @@ import {
   type WsAnnounce,
   WsEvent,
 } from "../../protocol/ws/messages.ts";
-import { WsStats } from "./ws-stats.ts";
+import { Sampler } from "../../stats/histogram.ts";
+import { WsStats } from "../../stats/ws-counters.ts";
 
 export interface WsTrackerOptions {
   announceInterval: number;
@@ -81,6 +82,7 @@ export class WsTracker {
   private readonly perIp = new Map<string, number>();
   private readonly picked: SignalPeer<WsConnection>[] = [];
   private lastPing: number;
+  private readonly sampler = new Sampler();
 
   constructor(tracker: Tracker, clock: Clock, options: WsTrackerOptions) {
     this.tracker = tracker;
@@ -141,27 +143,12 @@ export class WsTracker {
       this.reject(conn, m.reason, m.requestAction, m.infoHash);
       return;
     }
+    const sample = this.sampler.next();
+    const started = sample ? performance.now() : 0;
     if (m.action === "scrape") {
       counters.scrapes++;
-      if (m.infoHashes.length === 0) {
-        this.reject(conn, "a scrape must name at least one info_hash", "scrape", null);
-        return;
-      }
-      if (m.infoHashes.length > this.o.maxScrapeHashes) {
-        this.reject(conn, `too many info hashes (at most ${this.o.maxScrapeHashes})`, "scrape", null);
-        return;
-      }
-      const files: ScrapeFile[] = [];
-      for (const h of m.infoHashes) {
-        const swarm = this.tracker.allows(h) ? this.swarms.get(h) : undefined;
-        files.push({
-          infoHash: h,
-          complete: swarm?.seeders ?? 0,
-          downloaded: swarm?.downloaded ?? 0,
-          incomplete: swarm?.leechers ?? 0,
-        });
-      }
-      this.send(conn, scrapeReply(files));
+      this.scrape(conn, m.infoHashes);
+      if (sample) this.stats.scrapeDurations.observe((performance.now() - started) / 1000);
       return;
     }
     if (m.answer !== null) this.relayAnswer(conn, m);
@@ -169,6 +156,29 @@ export class WsTracker {
     if (m.answer !== null && m.left === null && m.offers.length === 0 && m.event === WsEvent.None) return;
     counters.announces++;
     this.announce(conn, m);
+    if (sample) this.stats.announceDurations.observe((performance.now() - started) / 1000);
+  }
+
+  private scrape(conn: WsConnection, infoHashes: string[]): void {
+    if (infoHashes.length === 0) {
+      this.reject(conn, "a scrape must name at least one info_hash", "scrape", null);
+      return;
+    }
+    if (infoHashes.length > this.o.maxScrapeHashes) {
+      this.reject(conn, `too many info hashes (at most ${this.o.maxScrapeHashes})`, "scrape", null);
+      return;
+    }
+    const files: ScrapeFile[] = [];
+    for (const h of infoHashes) {
+      const swarm = this.tracker.allows(h) ? this.swarms.get(h) : undefined;
+      files.push({
+        infoHash: h,
+        complete: swarm?.seeders ?? 0,
+        downloaded: swarm?.downloaded ?? 0,
+        incomplete: swarm?.leechers ?? 0,
+      });
+    }
+    this.send(conn, scrapeReply(files));
   }
 
   private announce(conn: WsConnection, m: WsAnnounce): void {

@@ -1,5 +1,7 @@
 // What the WebSocket tracker counts, per IP family of the client; read by the statistics layer.
 
+import { DurationHistogram } from "./histogram.ts";
+
 export class WsFamilyCounters {
   connections = 0;
   announces = 0;
@@ -15,6 +17,9 @@ export class WsFamilyCounters {
 }
 
 export class WsStats {
+  /** Sampled handling time of announces and scrapes. */
+  readonly announceDurations = new DurationHistogram();
+  readonly scrapeDurations = new DurationHistogram();
   readonly v4 = new WsFamilyCounters();
   readonly v6 = new WsFamilyCounters();
   open = 0;

@@ -21,6 +21,8 @@ export class UdpFamilyCounters {
   refused = 0;
 }
 
+import { DurationHistogram } from "./histogram.ts";
+
 /** Kinds for which processing time is measured. */
 export const TimedKind = { Connect: 0, Announce: 1, Scrape: 2 } as const;
 
@@ -31,9 +33,8 @@ export class UdpStats {
   aborted = 0;
   /** Sources put under a ban, over the server's lifetime. */
   bansIssued = 0;
-  /** Sampled processing time per TimedKind: summed nanoseconds and sample counts. */
-  readonly timeSumNs = new Float64Array(3);
-  readonly timeSamples = new Float64Array(3);
+  /** Sampled processing time per TimedKind. */
+  readonly durations = [new DurationHistogram(), new DurationHistogram(), new DurationHistogram()];
 
   family(f: 4 | 6): UdpFamilyCounters {
     return f === 4 ? this.v4 : this.v6;
@@ -41,7 +42,6 @@ export class UdpStats {
 
   /** Mean processing time in nanoseconds for a TimedKind, 0 before the first sample. */
   averageNs(kind: number): number {
-    const n = this.timeSamples[kind];
-    return n === 0 ? 0 : this.timeSumNs[kind] / n;
+    return this.durations[kind].meanNs();
   }
 }

@@ -1,6 +1,8 @@
 // What the HTTP server counts, per IP family of the client. Plain numbers incremented where
 // things happen; the statistics layer reads them (torrust reports them as tcp4_* / tcp6_*).
 
+import { DurationHistogram } from "./histogram.ts";
+
 export class HttpFamilyCounters {
   /** Connections accepted. */
   connections = 0;
@@ -17,6 +19,9 @@ export class HttpFamilyCounters {
 }
 
 export class HttpStats {
+  /** Sampled handling time of announces and scrapes. */
+  readonly announceDurations = new DurationHistogram();
+  readonly scrapeDurations = new DurationHistogram();
   readonly v4 = new HttpFamilyCounters();
   readonly v6 = new HttpFamilyCounters();
   /** Connections refused because max_connections were open. */
