@@ -42,6 +42,7 @@ export async function runCommand(configFile: string | undefined): Promise<number
       udp: shoal.addresses.udp,
       http: shoal.addresses.http,
       https: shoal.http?.secure ?? false,
+      api: shoal.addresses.api,
       config: configFile ?? "(defaults)",
       node: process.version,
     },

@@ -35,6 +35,8 @@ export interface KeySpec {
   readonly max?: number;
   /** Allowed values; strings only. */
   readonly values?: readonly string[];
+  /** The value is a secret: no message may quote it. */
+  readonly secret?: boolean;
   /**
    * Extra check for a string (or for each element of a string[]): returns what is wrong, or
    * undefined when the value is fine. The text must not echo secrets.
@@ -60,6 +62,12 @@ function cidr(value: string): string | undefined {
   } catch (err) {
     return (err as Error).message;
   }
+}
+
+function token(value: string): string | undefined {
+  if (value.length < 8) return `a token needs at least 8 characters, got ${value.length}`;
+  if (!/^[\x21-\x7e]+$/.test(value)) return "a token may hold only printable ASCII without spaces";
+  return undefined;
 }
 
 // Never echo the secret itself: error messages end up in logs.
@@ -406,6 +414,15 @@ export const KEYS = [
     default: "127.0.0.1:7070",
     comment: "IPv4:port or [IPv6]:port; keep it private, it is not rate limited",
     validate: address(7070),
+  },
+  {
+    section: "api",
+    key: "access_tokens",
+    type: "string[]",
+    default: [],
+    comment: "tokens accepted for /api/* (Authorization: Bearer TOKEN or ?token=TOKEN); [] = open",
+    validate: token,
+    secret: true,
   },
 
   // [tracker]

@@ -71,8 +71,9 @@ export function checkValue(spec: KeySpec, v: unknown): Checked {
         if (typeof el !== "string") return fail(`${item}: expected a string, got ${describeValue(el)}`);
         const problem = spec.validate?.(el);
         if (problem !== undefined) return fail(`${item}: ${problem}`);
-        // Every list we have is of sockets to open; a repeat would fail with EADDRINUSE.
-        if (out.includes(el)) return fail(`${item}: ${quote(el)} is listed twice`);
+        // A repeat is a mistake in every list we have (for sockets it would fail with EADDRINUSE).
+        if (out.includes(el))
+          return fail(`${item}: ${spec.secret ? "this value" : quote(el)} is listed twice`);
         out.push(el);
       }
       return { ok: true, value: out };

@@ -12,6 +12,10 @@ import { MemoryStore } from "../core/memory-store.ts";
 import { loadSnapshot, writeSnapshot } from "../core/snapshot.ts";
 import type { SwarmStore } from "../core/swarm-store.ts";
 import { Tracker } from "../core/tracker.ts";
+import { createRegistry } from "../stats/prometheus.ts";
+import type { StatsSources, TorrentFigures } from "../stats/sources.ts";
+import { ApiServer } from "./api/api-server.ts";
+import type { Listener } from "./api/health.ts";
 import { HttpServer } from "./http/http-server.ts";
 import type { Logger } from "./log.ts";
 import { UdpServer } from "./udp/udp-server.ts";
@@ -25,8 +29,9 @@ export interface Shoal {
   readonly udp: UdpServer | null;
   readonly http: HttpServer | null;
   readonly ws: WsTracker | null;
+  readonly api: ApiServer | null;
   /** Bound addresses, as "ip:port" or "[ip]:port", per protocol. */
-  readonly addresses: { udp: string[]; http: string[] };
+  readonly addresses: { udp: string[]; http: string[]; api: string | null };
   reloadAccessList(): Promise<void>;
   /** Re-reads the TLS certificate and key (SIGHUP); a failure keeps the old ones. */
   reloadTls(): void;
@@ -67,15 +72,16 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
     else log.error({ path: snapshotPath, problem: loaded.problem }, "snapshot unreadable; starting empty");
   }
 
-  const addresses = { udp: [] as string[], http: [] as string[] };
+  const addresses = { udp: [] as string[], http: [] as string[], api: null as string | null };
   let udp: UdpServer | null = null;
   let http: HttpServer | null = null;
   let ws: WsTracker | null = null;
+  let api: ApiServer | null = null;
   const timers: NodeJS.Timeout[] = [];
   const closeAll = async () => {
     for (const t of timers) clearInterval(t);
     ws?.close();
-    await Promise.all([udp?.close(), http?.close()]);
+    await Promise.all([udp?.close(), http?.close(), api?.close()]);
   };
   const show = (address: string, port: number, family: 4 | 6) =>
     family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
@@ -147,6 +153,44 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
         addresses.http.push(show(b.address, b.port, b.family));
       }
     }
+    if (config.api.enabled) {
+      // Torrent figures of an asynchronous store are refreshed by the 1 s timer below.
+      let torrentFigures: TorrentFigures = { torrents: 0, seeders: 0, leechers: 0, completed: 0 };
+      const sources: StatsSources = {
+        torrents: () => {
+          const t = store.totals();
+          if (!(t instanceof Promise)) torrentFigures = t;
+          return torrentFigures;
+        },
+        webTorrents: ws === null ? null : () => (ws as WsTracker).swarms.totals(),
+        udp: udp?.stats ?? null,
+        udpBannedIps: () => udp?.bans.bannedCount ?? 0,
+        http: http?.stats ?? null,
+        ws: ws?.stats ?? null,
+        apiUnauthorized: () => api?.unauthorized ?? 0,
+      };
+      const listeners = (): Listener[] => [
+        ...(udp?.bound ?? []).map((b) => ({
+          protocol: "udp" as const,
+          address: show(b.address, b.port, b.family),
+          up: b.up,
+        })),
+        ...(http?.addresses ?? []).map((b) => ({
+          protocol: http?.secure ? ("https" as const) : ("http" as const),
+          address: show(b.address, b.port, b.family),
+          up: b.up,
+        })),
+      ];
+      api = new ApiServer({
+        accessTokens: config.api.access_tokens,
+        sources,
+        registry: createRegistry(sources),
+        listeners,
+      });
+      const a = parseAddress(config.api.address, 7070);
+      const b = await api.listen(a.host, a.port);
+      addresses.api = show(b.address, b.port, a.family);
+    }
   } catch (err) {
     await closeAll();
     throw err;
@@ -185,6 +229,7 @@ export async function startShoal(config: Config, log: Logger): Promise<Shoal> {
     udp,
     http,
     ws,
+    api,
     addresses,
     reloadTls() {
       const h = config.http;

@@ -12,6 +12,8 @@ export class HttpFamilyCounters {
   scrapes = 0;
   /** Bencoded failures sent (bad parameters, refused info hash). */
   failures = 0;
+  /** Announces refused by the access list (also counted in failures). */
+  refused = 0;
   /** Requests refused at the HTTP level (400, 404, 405, 413, 414, 431). */
   rejected = 0;
   /** Connections closed for sending a head too slowly or idling too long. */

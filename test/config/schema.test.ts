@@ -49,7 +49,7 @@ describe("schema", () => {
         max_buffered_bytes: 1048576,
         max_bad_messages: 20,
       },
-      api: { enabled: true, address: "127.0.0.1:7070" },
+      api: { enabled: true, address: "127.0.0.1:7070", access_tokens: [] },
       tracker: {
         announce_interval: 1800,
         min_announce_interval: 900,

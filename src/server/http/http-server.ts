@@ -71,6 +71,8 @@ export interface BoundHttp {
   address: string;
   port: number;
   family: 4 | 6;
+  /** False once the listener has closed. */
+  up: boolean;
 }
 
 const PATH_ANNOUNCE = Buffer.from("/announce", "latin1");
@@ -159,7 +161,10 @@ export class HttpServer implements ConnectionHost {
       });
     });
     const a = server.address() as net.AddressInfo;
-    const b: BoundHttp = { address: a.address, port: a.port, family };
+    const b: BoundHttp = { address: a.address, port: a.port, family, up: true };
+    server.on("close", () => {
+      b.up = false;
+    });
     this.servers.push(server);
     this.bound.push(b);
     return b;
@@ -384,6 +389,7 @@ export class HttpServer implements ConnectionHost {
   ): boolean {
     const counters = this.stats.family(family);
     if (status !== AnnounceStatus.Ok) {
+      counters.refused++;
       return this.failure(conn, counters, "info hash not allowed", keepAlive, isHead);
     }
     const tracker = this.tracker;

@@ -28,6 +28,8 @@ export interface BoundSocket {
   address: string;
   port: number;
   family: 4 | 6;
+  /** False once the socket has closed. */
+  up: boolean;
 }
 
 export class DgramBackend {
@@ -76,7 +78,10 @@ export class DgramBackend {
     socket.on("error", (err) => this.onError(err, where));
     socket.on("message", (msg, rinfo) => this.receive(socket, msg, rinfo));
     const a = socket.address();
-    const bound: BoundSocket = { socket, address: a.address, port: a.port, family: o.family };
+    const bound: BoundSocket = { socket, address: a.address, port: a.port, family: o.family, up: true };
+    socket.on("close", () => {
+      bound.up = false;
+    });
     this.sockets.push(bound);
     return bound;
   }
