@@ -2,7 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { parseAddress } from "../config/schema.ts";
-import { runUdpLoad } from "../loadtest/udp-load.ts";
+import { runLoad } from "../loadtest/runner.ts";
 
 export async function loadTestCommand(args: string[]): Promise<number> {
   const [protocol, ...rest] = args;
@@ -28,7 +28,10 @@ export async function loadTestCommand(args: string[]): Promise<number> {
     },
   });
   const target = parseAddress(values.target);
-  const summary = await runUdpLoad({
+  const summary = await runLoad({
+    protocol: "udp",
+    keepAlive: true,
+    offers: 0,
     host: target.host,
     port: target.port,
     family: target.family,

@@ -5,9 +5,9 @@ import dgram from "node:dgram";
 import { parentPort, workerData } from "node:worker_threads";
 import { writeAnnounceRequest, writeConnectRequest, writeScrapeRequest } from "../protocol/udp/client.ts";
 import { Action, Event } from "../protocol/udp/constants.ts";
-import { type LoadCounts, newCounts, type UdpWorkerConfig } from "./udp-shared.ts";
+import { type LoadCounts, newCounts, type WorkerConfig } from "./shared.ts";
 
-const cfg = workerData as UdpWorkerConfig;
+const cfg = workerData as WorkerConfig;
 const socket = dgram.createSocket(cfg.family === 6 ? "udp6" : "udp4");
 
 const SLOTS = cfg.inflight;

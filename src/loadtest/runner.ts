@@ -1,11 +1,19 @@
-// The UDP load tester's main thread: starts the workers, sums their counts each second and
-// prints a summary with latency percentiles.
+// The load tester's main thread: starts the workers of one protocol, sums their counts each
+// second and makes a summary with latency percentiles.
 
 import { Worker } from "node:worker_threads";
 import { processCpuSeconds } from "./process-cpu.ts";
-import { addCounts, type LoadCounts, newCounts, type UdpWorkerConfig } from "./udp-shared.ts";
+import {
+  addCounts,
+  type LoadCounts,
+  type LoadProtocol,
+  newCounts,
+  type WorkerConfig,
+  type WorkerMessage,
+} from "./shared.ts";
 
-export interface UdpLoadOptions {
+export interface LoadOptions {
+  protocol: LoadProtocol;
   host: string;
   port: number;
   family: 4 | 6;
@@ -18,6 +26,8 @@ export interface UdpLoadOptions {
   seederRatio: number;
   scrapeRatio: number;
   numWant: number;
+  keepAlive: boolean;
+  offers: number;
   /** Seconds at the start not counted in the summary (connection set-up, JIT warm-up). */
   warmup: number;
   /** When set, the target's CPU time over the measured seconds is reported too. */
@@ -25,7 +35,7 @@ export interface UdpLoadOptions {
   onSecond?: (second: number, counts: LoadCounts) => void;
 }
 
-export interface UdpLoadSummary {
+export interface LoadSummary {
   seconds: number;
   totals: LoadCounts;
   announcesPerSecond: number;
@@ -42,19 +52,20 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-export async function runUdpLoad(o: UdpLoadOptions): Promise<UdpLoadSummary> {
+export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
   const workers: Worker[] = [];
   const second = newCounts();
   const totals = newCounts();
   const latencies: number[] = [];
   let reportsThisSecond = 0;
   let elapsed = 0;
-  let finished = false; // the workers' last partial second is not counted
+  let finished = false;
+  let failure: Error | null = null; // the workers' last partial second is not counted
   const pid = o.targetPid;
   let cpuAtStart = pid === undefined ? Number.NaN : processCpuSeconds(pid);
   let cpuAtEnd = Number.NaN;
   for (let i = 0; i < o.workers; i++) {
-    const cfg: UdpWorkerConfig = {
+    const cfg: WorkerConfig = {
       workerIndex: i,
       host: o.host,
       port: o.port,
@@ -67,14 +78,20 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<UdpLoadSummary> {
       seederRatio: o.seederRatio,
       scrapeRatio: o.scrapeRatio,
       numWant: o.numWant,
+      keepAlive: o.keepAlive,
+      offers: o.offers,
+      fill: false,
     };
-    const w = new Worker(new URL("./udp-worker.ts", import.meta.url), { workerData: cfg });
-    w.on("message", (m: { type: string; counts?: LoadCounts; latencies?: number[] }) => {
-      if (m.type !== "counts" || m.counts === undefined || finished) return;
+    const w = new Worker(new URL(`./${o.protocol}-worker.ts`, import.meta.url), { workerData: cfg });
+    w.on("error", (err) => {
+      failure ??= err;
+    });
+    w.on("message", (m: WorkerMessage) => {
+      if (m.type !== "counts" || finished) return;
       addCounts(second, m.counts);
       if (elapsed >= o.warmup) {
         addCounts(totals, m.counts);
-        if (m.latencies !== undefined && latencies.length < 1_000_000) latencies.push(...m.latencies);
+        if (latencies.length < 1_000_000) for (const l of m.latencies) latencies.push(l);
       }
       if (++reportsThisSecond === o.workers) {
         reportsThisSecond = 0;
@@ -104,6 +121,7 @@ export async function runUdpLoad(o: UdpLoadOptions): Promise<UdpLoadSummary> {
     ),
   );
   await Promise.all(workers.map((w) => w.terminate()));
+  if (failure !== null) throw failure;
   latencies.sort((a, b) => a - b);
   const measured = Math.max(1, elapsed - o.warmup);
   const answers = totals.announces + totals.scrapes + totals.connects + totals.errors;
