@@ -2,7 +2,6 @@
 // limits that keep a slow or hostile client from holding resources.
 
 import type { Socket } from "node:net";
-import type { Clock } from "../../core/clock.ts";
 import { findHeadEnd } from "../../protocol/http/request-head.ts";
 
 /** What a connection asks of its server; implemented by HttpServer. */
@@ -18,6 +17,8 @@ export interface ConnectionHost {
 }
 
 const MIN_BUFFER = 4096;
+/** Bytes a closing connection may still send before it is cut off. */
+const LINGER_MAX_BYTES = 64 * 1024;
 
 export class HttpConnection {
   readonly socket: Socket;
@@ -26,7 +27,6 @@ export class HttpConnection {
   readonly peerAddress: Uint8Array;
   private readonly host: ConnectionHost;
   private readonly maxHead: number;
-  private readonly clock: Clock;
   /** The bytes being processed, so that a hand-over can take what follows the head. */
   private current: Buffer | null = null;
   private currentLength = 0;
@@ -34,28 +34,26 @@ export class HttpConnection {
   private len = 0;
   /** Where to resume looking for the end of the head, so a trickled head is scanned once. */
   private scanFrom = 0;
-  /** Seconds (coarse clock) when the pending partial head started; 0 when none is pending. */
+  /**
+   * Milliseconds (performance.now) when the pending partial head started, 0 when none is
+   * pending; when the last bytes arrived; when shoal decided to close, 0 while open. A whole-
+   * second clock would let a timeout fire up to a second early.
+   */
   headStartedAt = 0;
   lastActive: number;
+  closingSince = 0;
+  private dropped = 0;
   requests = 0;
   private open = true;
   private paused = false;
 
-  constructor(
-    socket: Socket,
-    family: 4 | 6,
-    peerAddress: Uint8Array,
-    host: ConnectionHost,
-    maxHead: number,
-    clock: Clock,
-  ) {
+  constructor(socket: Socket, family: 4 | 6, peerAddress: Uint8Array, host: ConnectionHost, maxHead: number) {
     this.socket = socket;
     this.family = family;
     this.peerAddress = peerAddress;
     this.host = host;
     this.maxHead = maxHead;
-    this.clock = clock;
-    this.lastActive = clock.now;
+    this.lastActive = performance.now();
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.onDrain());
     socket.on("error", () => {}); // resets and the like: 'close' follows and cleans up
@@ -70,7 +68,14 @@ export class HttpConnection {
   }
 
   private onData(chunk: Buffer): void {
-    this.lastActive = this.clock.now;
+    if (!this.open) {
+      // Closing: what else arrives is read and dropped, so that the client's end is noticed
+      // at once; a client that keeps sending instead is cut off.
+      this.dropped += chunk.length;
+      if (this.dropped > LINGER_MAX_BYTES) this.socket.destroy();
+      return;
+    }
+    this.lastActive = performance.now();
     if (this.len === 0) {
       // The common case: a whole request in one chunk, no copy.
       this.process(chunk, chunk.length);
@@ -103,7 +108,7 @@ export class HttpConnection {
           this.host.headTooLarge(this);
           return;
         }
-        if (this.headStartedAt === 0) this.headStartedAt = this.clock.now;
+        if (this.headStartedAt === 0) this.headStartedAt = performance.now();
         break;
       }
       this.scanFrom = 0;
@@ -133,6 +138,10 @@ export class HttpConnection {
 
   private keep(data: Buffer, start: number, length: number): void {
     const rest = length - start;
+    if (!this.open) {
+      this.len = 0;
+      return;
+    }
     if (rest === 0) {
       this.len = 0;
       // Drop a grown buffer once idle, so idle connections stay small.
@@ -156,15 +165,25 @@ export class HttpConnection {
     if (this.len > 0) this.process(this.buf!, this.len);
   }
 
-  /** Sends `data` and, when `close` is set, ends the connection after it. */
+  /**
+   * Sends `data` and, when `close` is set, ends the connection after it. A closing connection
+   * reads and drops what the client still sends (so the answer is not lost to a reset) until
+   * the client closes too or the server destroys it a little later.
+   */
   send(data: Buffer, close: boolean): void {
     if (!this.open) return;
-    if (close) {
-      this.open = false;
-      this.socket.end(data);
-    } else {
-      this.socket.write(data);
-    }
+    if (close) this.close(data);
+    else this.socket.write(data);
+  }
+
+  close(data?: Buffer): void {
+    this.open = false;
+    this.headStartedAt = 0;
+    this.closingSince = performance.now();
+    this.len = 0;
+    this.buf = null;
+    if (data === undefined) this.socket.end();
+    else this.socket.end(data);
   }
 
   /**

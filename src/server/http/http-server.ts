@@ -79,6 +79,8 @@ const PATH_ANNOUNCE = Buffer.from("/announce", "latin1");
 const PATH_SCRAPE = Buffer.from("/scrape", "latin1");
 const PATH_ROOT = Buffer.from("/", "latin1");
 const HEAD_RESERVE = 256;
+/** How long a connection told to close may linger, reading and dropping, before it is cut. */
+const LINGER_MS = 2000;
 const TEXT_PLAIN = "text/plain";
 
 const STATUS_TEXT: Record<number, string> = {
@@ -113,6 +115,8 @@ export class HttpServer implements ConnectionHost {
   private readonly fullScrape: FullScrape | null;
   private readonly sampler = new Sampler();
   private secureContext: tls.SecureContext | null = null;
+  /** TCP connections open over every listener, TLS handshakes included. */
+  private sockets = 0;
   /** The Date header's value, refreshed once a second rather than formatted per response. */
   private date = httpDate(Date.now());
 
@@ -129,6 +133,7 @@ export class HttpServer implements ConnectionHost {
       HEAD_RESERVE + Math.max(256 + tracker.maxNumwant * 128, 64 + options.maxScrapeHashes * 96),
     );
     this.fullScrape = options.fullScrape ? new FullScrape(tracker, options.fullScrapeInterval) : null;
+    this.fullScrape?.maintain(clock.now);
     if (options.tls !== null) this.secureContext = tls.createSecureContext(options.tls);
   }
 
@@ -137,22 +142,32 @@ export class HttpServer implements ConnectionHost {
   }
 
   async listen(host: string, port: number, family: 4 | 6): Promise<BoundHttp> {
-    const onSocket = (socket: net.Socket) => this.accept(socket);
-    const server: net.Server =
+    const tlsServer =
       this.secureContext === null
-        ? net.createServer({ noDelay: true }, onSocket)
-        : tls.createServer(
-            {
-              SNICallback: (_name, cb) => cb(null, this.secureContext ?? undefined),
-              // Certificates come through SNICallback so that a reload applies to new handshakes.
-              ...this.o.tls,
-              handshakeTimeout: this.o.headerTimeout * 1000,
-            },
-            onSocket,
-          );
-    server.maxConnections = this.o.maxConnections;
-    server.on("drop", () => this.stats.connectionsRefused++);
-    if (server instanceof tls.Server) server.on("tlsClientError", () => {});
+        ? null
+        : tls.createServer({
+            SNICallback: (_name, cb) => cb(null, this.secureContext ?? undefined),
+            // Certificates come through SNICallback so that a reload applies to new handshakes.
+            ...this.o.tls,
+            handshakeTimeout: this.o.headerTimeout * 1000,
+          });
+    const server: net.Server = tlsServer ?? net.createServer({ noDelay: true });
+    // The connection limit covers every listener together, and TLS ones before the handshake.
+    server.on("connection", (raw: net.Socket) => {
+      if (this.sockets >= this.o.maxConnections) {
+        this.stats.connectionsRefused++;
+        raw.destroy();
+        return;
+      }
+      this.sockets++;
+      raw.once("close", () => this.sockets--);
+      if (tlsServer === null) this.accept(raw);
+    });
+    if (tlsServer !== null) {
+      tlsServer.on("secureConnection", (socket: tls.TLSSocket) => this.accept(socket));
+      // A failed or timed-out handshake: nothing more will come of this connection.
+      tlsServer.on("tlsClientError", (_err, socket) => socket.destroy());
+    }
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen({ host, port, ipv6Only: family === 6, exclusive: true }, () => {
@@ -181,22 +196,29 @@ export class HttpServer implements ConnectionHost {
     return this.secureContext !== null;
   }
 
-  /** Closes connections past their head or idle deadline; from the owner's 1 s timer. */
+  /**
+   * Closes connections past their head or idle deadline, and those that were told to close
+   * but linger; from the owner's 1 s timer, so a deadline is met within a second after it.
+   */
   maintain(): void {
-    const now = this.clock.now;
+    const now = performance.now();
+    const headMs = this.o.headerTimeout * 1000;
+    const idleMs = this.o.idleTimeout * 1000;
     this.date = httpDate(Date.now());
     for (const c of this.connections) {
-      if (c.headStartedAt !== 0) {
-        if (now - c.headStartedAt >= this.o.headerTimeout) {
+      if (!c.isOpen) {
+        if (now - c.closingSince >= LINGER_MS) c.destroy();
+      } else if (c.headStartedAt !== 0) {
+        if (now - c.headStartedAt >= headMs) {
           this.stats.family(c.family).timeouts++;
           this.reject(c, 408);
         }
-      } else if (now - c.lastActive >= this.o.idleTimeout) {
+      } else if (now - c.lastActive >= idleMs) {
         this.stats.family(c.family).timeouts++;
-        c.destroy();
+        c.close();
       }
     }
-    this.fullScrape?.maintain(now);
+    this.fullScrape?.maintain(this.clock.now);
   }
 
   async close(): Promise<void> {
@@ -220,7 +242,7 @@ export class HttpServer implements ConnectionHost {
     }
     this.stats.family(family).connections++;
     this.stats.open++;
-    const conn = new HttpConnection(socket, family, addr, this, this.o.maxHeaderSize, this.clock);
+    const conn = new HttpConnection(socket, family, addr, this, this.o.maxHeaderSize);
     this.connections.add(conn);
   }
 
@@ -424,7 +446,15 @@ export class HttpServer implements ConnectionHost {
     const counters = this.stats.family(family);
     const hashes = this.scrapeHashes;
     const count = parseScrapeQuery(buf, qs, qe, hashes, this.o.maxScrapeHashes);
-    if (count < 0) return this.failure(conn, counters, queryErrorMessage(count, null), keepAlive, isHead);
+    if (count < 0) {
+      return this.failure(
+        conn,
+        counters,
+        queryErrorMessage(count, this.o.maxScrapeHashes),
+        keepAlive,
+        isHead,
+      );
+    }
     if (count === 0) {
       const cached = this.fullScrape?.body;
       if (cached === undefined || cached === null) {
