@@ -94,9 +94,7 @@ export class ApiServer {
   private authorized(req: http.IncomingMessage, url: URL): boolean {
     if (this.tokens.length === 0) return true;
     const auth = req.headers.authorization;
-    let given: string | null = null;
-    if (auth !== undefined && auth.startsWith("Bearer ")) given = auth.slice(7).trim();
-    else given = url.searchParams.get("token");
+    const given = auth?.startsWith("Bearer ") ? auth.slice(7).trim() : url.searchParams.get("token");
     if (given === null) return false;
     const g = Buffer.from(given);
     // Constant-time comparison, so response timing does not reveal how much of a token matched.
