@@ -158,7 +158,12 @@ describe("parseConfig: errors", () => {
   });
 
   test("unknown key with nothing close lists the section's keys", () => {
-    assertError("[api]\ncolour = 1\n", 2, "api.colour", "unknown key; [api] has enabled, address, access_tokens");
+    assertError(
+      "[api]\ncolour = 1\n",
+      2,
+      "api.colour",
+      "unknown key; [api] has enabled, address, access_tokens",
+    );
   });
 
   test("a setting before any section", () => {
