@@ -14,7 +14,7 @@ export class HttpFamilyCounters {
   failures = 0;
   /** Announces refused by the access list (also counted in failures). */
   refused = 0;
-  /** Requests refused at the HTTP level (400, 404, 405, 413, 414, 431). */
+  /** Requests refused at the HTTP level (400, 404, 405, 408, 413, 414, 431, 505). */
   rejected = 0;
   /** Connections closed for sending a head too slowly or idling too long. */
   timeouts = 0;

@@ -56,10 +56,12 @@ export function flatStats(s: StatsSources): FlatStats {
     seeders: t.seeders,
     completed: t.completed,
     leechers: t.leechers,
-    tcp4_connections_handled: h4.connections,
+    // torrust counts every HTTP request here (HTTP has no handshake): announces plus scrapes.
+    // Accepted TCP connections are in the nested shape.
+    tcp4_connections_handled: h4.announces + h4.scrapes,
     tcp4_announces_handled: h4.announces,
     tcp4_scrapes_handled: h4.scrapes,
-    tcp6_connections_handled: h6.connections,
+    tcp6_connections_handled: h6.announces + h6.scrapes,
     tcp6_announces_handled: h6.announces,
     tcp6_scrapes_handled: h6.scrapes,
     udp_requests_aborted: s.udp?.aborted ?? 0,
@@ -100,7 +102,9 @@ function udpFamily(c: UdpFamilyCounters) {
 
 function httpFamily(c: HttpFamilyCounters) {
   return {
-    connections_handled: c.connections,
+    // As in the flat shape (torrust's meaning): announces and scrapes handled.
+    connections_handled: c.announces + c.scrapes,
+    connections_accepted: c.connections,
     requests: c.requests,
     announces_handled: c.announces,
     scrapes_handled: c.scrapes,

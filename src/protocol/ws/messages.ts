@@ -103,7 +103,7 @@ export function parseWsMessage(text: string, maxOffers: number): WsRequest {
   if (Number.isNaN(left)) return fail("left must be a non-negative number", "announce", infoHash);
   let event: number = WsEvent.None;
   if (m.event !== undefined && m.event !== null) {
-    const e = typeof m.event === "string" ? EVENTS[m.event] : undefined;
+    const e = typeof m.event === "string" && Object.hasOwn(EVENTS, m.event) ? EVENTS[m.event] : undefined;
     if (e === undefined) return fail("invalid event", "announce", infoHash);
     event = e;
   }

@@ -196,6 +196,9 @@ export class HttpConnection {
     this.socket.removeAllListeners("drain");
     this.socket.removeAllListeners("error");
     this.socket.removeAllListeners("close");
+    // Back to the paused-mode default, as node:http does before 'upgrade': bytes the new owner
+    // puts back with unshift() must wait for its listener, not flow to none.
+    (this.socket as { readableFlowing: boolean | null }).readableFlowing = null;
     const data = this.current;
     const rest =
       data !== null && headEnd < this.currentLength

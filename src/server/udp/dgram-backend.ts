@@ -109,9 +109,9 @@ export class DgramBackend {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      this.sockets.map((s) => new Promise<void>((resolve) => s.socket.close(() => resolve()))),
-    );
+    // A socket that already closed (see `up`) would throw if closed again.
+    const open = this.sockets.filter((s) => s.up);
+    await Promise.all(open.map((s) => new Promise<void>((resolve) => s.socket.close(() => resolve()))));
     this.sockets.length = 0;
   }
 }

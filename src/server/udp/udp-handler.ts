@@ -81,6 +81,11 @@ export class UdpHandler {
       if (req.transactionId === -1) return 0; // too short to carry a transaction id
       return this.error(counters, out, at, req.transactionId, parseErrorMessage(code));
     }
+    if (req.action !== Action.Connect && !this.ids.check(addr, req.connIdHi, req.connIdLo, now)) {
+      counters.badConnectionIds++;
+      if (this.bans.strike(addr, family, now)) this.stats.bansIssued++;
+      return this.error(counters, out, at, req.transactionId, "invalid connection id");
+    }
     const sample = this.sampler.next();
     const started = sample ? performance.now() : 0;
     let n: number;
@@ -91,10 +96,6 @@ export class UdpHandler {
       this.ids.make(addr, now);
       n = writeConnectResponse(out, at, req.transactionId, this.ids.hi, this.ids.lo) - at;
       counters.responses++;
-    } else if (!this.ids.check(addr, req.connIdHi, req.connIdLo, now)) {
-      counters.badConnectionIds++;
-      if (this.bans.strike(addr, family, now)) this.stats.bansIssued++;
-      return this.error(counters, out, at, req.transactionId, "invalid connection id");
     } else if (req.action === Action.Announce) {
       kind = TimedKind.Announce;
       counters.announces++;

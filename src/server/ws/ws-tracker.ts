@@ -57,6 +57,8 @@ class WsConnection {
    * One socket may carry several peers: bittorrent-tracker clients in one page share a socket.
    */
   readonly joined = new Set<string>();
+  /** Peer ids per info hash among `joined`: the torrents this socket is in. */
+  readonly torrents = new Map<string, number>();
   readonly pending = new Map<string, PendingOffer>();
   lastMessage: number;
   alive = true;
@@ -199,7 +201,7 @@ export class WsTracker {
       );
       return;
     }
-    if (!joined && conn.joined.size >= this.o.maxSwarmsPerSocket) {
+    if (!conn.torrents.has(infoHash) && conn.torrents.size >= this.o.maxSwarmsPerSocket) {
       this.reject(
         conn,
         `too many torrents on one connection (at most ${this.o.maxSwarmsPerSocket})`,
@@ -213,7 +215,10 @@ export class WsTracker {
       this.reject(conn, "peer_id is in use by another connection in this swarm", "announce", infoHash);
       return;
     }
-    conn.joined.add(key);
+    if (!joined) {
+      conn.joined.add(key);
+      conn.torrents.set(infoHash, (conn.torrents.get(infoHash) ?? 0) + 1);
+    }
     const swarm = this.swarms.get(infoHash)!;
     const warning =
       m.offersDropped > 0
@@ -275,7 +280,10 @@ export class WsTracker {
 
   private leave(conn: WsConnection, infoHash: string, peerId: string): void {
     this.swarms.leave(infoHash, peerId, conn);
-    conn.joined.delete(infoHash + peerId);
+    if (!conn.joined.delete(infoHash + peerId)) return;
+    const n = (conn.torrents.get(infoHash) ?? 1) - 1;
+    if (n === 0) conn.torrents.delete(infoHash);
+    else conn.torrents.set(infoHash, n);
   }
 
   private send(conn: WsConnection, text: string): void {
@@ -314,6 +322,7 @@ export class WsTracker {
     conn.closed = true;
     for (const key of conn.joined) this.swarms.leave(key.slice(0, 20), key.slice(20), conn);
     conn.joined.clear();
+    conn.torrents.clear();
     conn.pending.clear();
     const n = (this.perIp.get(conn.ipKey) ?? 1) - 1;
     if (n === 0) this.perIp.delete(conn.ipKey);
