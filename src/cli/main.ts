@@ -9,7 +9,10 @@ const USAGE = `usage:
   shoal run [--config FILE]     run the tracker (defaults when no file is given)
   shoal config                  print the default configuration, commented, as TOML
   shoal config check FILE       validate a configuration file (exit 0 when valid, 2 when not)
-  shoal load-test udp [...]     send a realistic announce/scrape load to a tracker
+  shoal load-test udp|http|ws [--config FILE] [flags]
+                                drive a tracker on this machine with a realistic load
+  shoal load-test udp --print-config
+                                the load tester's commented default configuration
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -3,43 +3,76 @@
 
 export type LoadProtocol = "udp" | "http" | "ws";
 
+export const PROTOCOLS: readonly LoadProtocol[] = ["udp", "http", "ws"];
+
 /** What every worker gets; each protocol uses the parts that apply to it. */
 export interface WorkerConfig {
   workerIndex: number;
+  workers: number;
   host: string;
   port: number;
   family: 4 | 6;
-  /** Local address to send from (IPv4 runs may spread over 127.0.0.x). */
-  bindAddress: string;
-  /** UDP: requests in flight per worker. HTTP and WebSocket: connections per worker. */
-  inflight: number;
+  timeoutMs: number;
+  /** Fill mode: announce each peer of [peerStart, peerEnd) once (started), report, then idle. */
+  fill: boolean;
   torrents: number;
-  popularityExponent: number;
-  peersPerWorker: number;
+  /** Zipf exponent of torrent popularity. */
+  popularity: number;
+  /** All peers over all workers; this worker owns [peerStart, peerEnd). */
+  peers: number;
+  peerStart: number;
+  peerEnd: number;
   seederRatio: number;
   scrapeRatio: number;
+  stopRatio: number;
+  completeRatio: number;
   numWant: number;
-  /** HTTP: reuse connections (keep-alive) or open one per request. */
+  scrapeHashes: number;
+  /** UDP: requests in flight per worker. */
+  inflight: number;
+  /** HTTP: connections per worker, keep-alive, requests in flight per connection. */
+  connections: number;
   keepAlive: boolean;
-  /** WebSocket: offers per announce. */
+  pipeline: number;
+  /** WebSocket: sockets per worker, offers per announce, torrents per socket, sockets per address. */
+  sockets: number;
   offers: number;
-  /** Fill mode: announce each of `peersPerWorker` peers once (started) and stop. */
-  fill: boolean;
+  torrentsPerSocket: number;
+  socketsPerAddress: number;
 }
 
-/** Answers counted by kind. `invalid` are answers that failed the checks (shape, ids). */
+/**
+ * Answers counted by kind. `invalid` are answers that failed the checks (shape, transaction or
+ * offer ids, a peer sent its own address back); `errors` are error answers (UDP error action,
+ * `failure reason`) and failed connections.
+ */
 export interface LoadCounts {
   sent: number;
   connects: number;
   announces: number;
   scrapes: number;
-  /** WebSocket: offers relayed to our sockets, and answers relayed back. */
+  /** WebSocket: offers relayed to our sockets, and answers relayed back to them. */
   offers: number;
   answers: number;
   errors: number;
   timeouts: number;
   invalid: number;
+  /** Fill mode: peers the tracker accepted (a valid answer to their "started" announce). */
+  filled: number;
 }
+
+export const COUNT_KEYS: readonly (keyof LoadCounts)[] = [
+  "sent",
+  "connects",
+  "announces",
+  "scrapes",
+  "offers",
+  "answers",
+  "errors",
+  "timeouts",
+  "invalid",
+  "filled",
+];
 
 export function newCounts(): LoadCounts {
   return {
@@ -52,23 +85,21 @@ export function newCounts(): LoadCounts {
     errors: 0,
     timeouts: 0,
     invalid: 0,
+    filled: 0,
   };
 }
 
 export function addCounts(into: LoadCounts, from: LoadCounts): void {
-  into.sent += from.sent;
-  into.connects += from.connects;
-  into.announces += from.announces;
-  into.scrapes += from.scrapes;
-  into.offers += from.offers;
-  into.answers += from.answers;
-  into.errors += from.errors;
-  into.timeouts += from.timeouts;
-  into.invalid += from.invalid;
+  for (const k of COUNT_KEYS) into[k] += from[k];
 }
 
 /** Messages from a worker to the main thread. */
 export type WorkerMessage =
-  | { type: "counts"; counts: LoadCounts; latencies: number[] }
-  | { type: "filled" }
+  /** Once a second: what happened since the last report; `latency` is a histogram (workload.ts). */
+  | { type: "counts"; counts: LoadCounts; latency: Uint32Array }
+  /** Fill mode: every peer of this worker has been answered (or given up on). */
+  | { type: "filled"; accepted: number }
   | { type: "stopped" };
+
+/** Messages from the main thread to a worker. */
+export type MainMessage = { type: "stop" };

@@ -14,7 +14,7 @@ describe("schema", () => {
         ban_window: 60,
         ban_duration: 600,
         ban_table_size: 65536,
-        receive_buffer_size: 0,
+        receive_buffer_size: 4194304,
         send_buffer_size: 0,
       },
       http: {
