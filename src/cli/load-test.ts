@@ -131,6 +131,7 @@ function secondLine(protocol: LoadProtocol, c: LoadConfig, r: SecondReport): str
     `errors ${k.errors}`,
     `timeouts ${k.timeouts}`,
     `invalid ${k.invalid}`,
+    `flawed ${k.flawed}`,
     `p50 ${r.p50Ms.toFixed(2)} ms`,
     `p99 ${r.p99Ms.toFixed(2)} ms`,
   );
@@ -149,7 +150,7 @@ function summaryText(s: LoadSummary): string {
       (s.protocol === "udp" ? `, connects ${n(r.connects)}` : "") +
       (s.protocol === "ws" ? `, offers ${n(r.offers)}, answers ${n(r.answers)}` : "") +
       `; all answers ${n(s.answersPerSecond)}`,
-    `  errors ${t.errors}, timeouts ${t.timeouts}, invalid ${t.invalid}`,
+    `  errors ${t.errors}, timeouts ${t.timeouts}, invalid ${t.invalid}, flawed ${t.flawed}`,
     `  latency p50 ${s.p50Ms.toFixed(2)} ms, p90 ${s.p90Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms, p99.9 ${s.p999Ms.toFixed(2)} ms, max ${s.maxMs.toFixed(2)} ms`,
   ];
   if (!Number.isNaN(s.targetCpuSeconds)) {

@@ -94,6 +94,8 @@ class Conn {
   /** The server said "Connection: close": what was sent after that answer will not be answered. */
   closing = false;
   failed = false;
+  /** Answers received on the current connection. */
+  served = 0;
   // Requests in flight, oldest first (a ring of `pipeline` entries).
   readonly kind: Int8Array;
   readonly sent: Float64Array;
@@ -133,6 +135,7 @@ function open(c: Conn): void {
   c.connected = false;
   c.closing = false;
   c.failed = false;
+  c.served = 0;
   c.buf = null;
   const socket = net.connect({
     host: cfg.host,
@@ -300,11 +303,15 @@ function parseResponse(c: Conn, buf: Buffer, pos: number): number {
   if (!(length >= 0)) return -1;
   const start = headEnd + 4;
   if (buf.length < start + length) return 0;
-  const close = /\r\nconnection: *close/.test(head);
+  // HTTP/1.0 closes unless it says keep-alive (opentracker answers 1.0 and closes).
+  const close = head.startsWith("http/1.0 ")
+    ? !/\r\nconnection: *keep-alive/.test(head)
+    : /\r\nconnection: *close/.test(head);
 
   const slot = c.head;
   const kind = c.kind[slot];
   const g = c.peer[slot];
+  c.served++;
   report.latencyMs(performance.now() - c.sent[slot]);
   c.head = (c.head + 1) % cfg.pipeline;
   c.count--;
@@ -321,8 +328,9 @@ function parseResponse(c: Conn, buf: Buffer, pos: number): number {
     else k.invalid++;
   } else {
     const problem = announceProblem(c, g, buf);
-    if (problem === ANSWER_OK) k.announces++;
-    else k.invalid++;
+    if (problem !== ANSWER_MALFORMED) k.announces++;
+    if (problem === ANSWER_WRONG) k.flawed++;
+    else if (problem === ANSWER_MALFORMED) k.invalid++;
     // A well-formed answer means the tracker took the peer, even if its contents are wrong.
     ok = problem !== ANSWER_MALFORMED;
   }
@@ -407,6 +415,9 @@ function onClose(c: Conn, socket: net.Socket): void {
   // they were never going to be answered, so they are simply sent again. Otherwise the
   // connection failed under them, or failed to open at all.
   const lost = c.count;
+  // A server that closes a reused connection without saying so (no keep-alive, as opentracker)
+  // loses what was sent after its last answer: like browsers, send it again on a new one.
+  if (!c.closing && c.served > 0 && !c.failed) c.closing = true;
   const expected = c.closing;
   let errors = 0;
   if (!c.closing) {

@@ -43,7 +43,9 @@ export interface WorkerConfig {
 
 /**
  * Answers counted by kind. `invalid` are answers that failed the checks (shape, transaction or
- * offer ids, a peer sent its own address back); `errors` are error answers (UDP error action,
+ * offer ids); `flawed` are well-formed announce answers that break a tracker rule (the
+ * requester in its own peer list, more peers than asked for, counts of zero) — they count as
+ * announces too, since the tracker did answer; `errors` are error answers (UDP error action,
  * `failure reason`) and failed connections.
  */
 export interface LoadCounts {
@@ -57,6 +59,7 @@ export interface LoadCounts {
   errors: number;
   timeouts: number;
   invalid: number;
+  flawed: number;
   /** Fill mode: peers the tracker accepted (a valid answer to their "started" announce). */
   filled: number;
 }
@@ -71,6 +74,7 @@ export const COUNT_KEYS: readonly (keyof LoadCounts)[] = [
   "errors",
   "timeouts",
   "invalid",
+  "flawed",
   "filled",
 ];
 
@@ -85,6 +89,7 @@ export function newCounts(): LoadCounts {
     errors: 0,
     timeouts: 0,
     invalid: 0,
+    flawed: 0,
     filled: 0,
   };
 }

@@ -260,8 +260,9 @@ function onMessage(source: number, msg: Buffer): void {
     } else c.invalid++;
   } else if (kind === Action.Announce) {
     const problem = announceProblem(msg, src, slot);
-    if (problem === ANSWER_OK) c.announces++;
-    else c.invalid++;
+    if (problem !== ANSWER_MALFORMED) c.announces++;
+    if (problem === ANSWER_WRONG) c.flawed++;
+    else if (problem === ANSWER_MALFORMED) c.invalid++;
     if (problem !== ANSWER_MALFORMED) {
       // A well-formed answer means the tracker took the peer, even if what it sent back is
       // wrong (counted as invalid above).
