@@ -114,33 +114,44 @@ function parseIpv6(s: string, out: Uint8Array): boolean {
   return true;
 }
 
-/** Formats 4 bytes (IPv4) or 16 bytes (IPv6, compressed) starting at `at`. */
-export function formatIp(a: Uint8Array, at: number, family: 4 | 6): string {
-  if (family === 4) return `${a[at]}.${a[at + 1]}.${a[at + 2]}.${a[at + 3]}`;
+/**
+ * Formats 4 bytes (IPv4) or 16 bytes (IPv6) starting at `o`, the way Node's `net` prints
+ * addresses: lowercase hex without leading zeros, the longest run (the first of equal ones) of
+ * two or more zero groups written as "::", and dotted IPv4 for IPv4-mapped (::ffff:a.b.c.d) and
+ * IPv4-compatible (::a.b.c.d) addresses.
+ */
+export function formatIp(buf: Uint8Array, o: number, family: 4 | 6): string {
+  if (family === 4) return `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`;
+  const w: number[] = new Array(8);
+  for (let i = 0; i < 8; i++) w[i] = (buf[o + 2 * i] << 8) | buf[o + 2 * i + 1];
   let bestStart = -1;
   let bestLen = 0;
-  for (let g = 0; g < 8; ) {
-    if (a[at + g * 2] === 0 && a[at + g * 2 + 1] === 0) {
-      let e = g;
-      while (e < 8 && a[at + e * 2] === 0 && a[at + e * 2 + 1] === 0) e++;
-      if (e - g > bestLen && e - g > 1) {
-        bestStart = g;
-        bestLen = e - g;
-      }
-      g = e;
-    } else {
-      g++;
-    }
-  }
-  let s = "";
-  for (let g = 0; g < 8; g++) {
-    if (g === bestStart) {
-      s += "::";
-      g += bestLen - 1;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
       continue;
     }
-    if (s.length > 0 && !s.endsWith(":")) s += ":";
-    s += ((a[at + g * 2] << 8) | a[at + g * 2 + 1]).toString(16);
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) bestStart = -1;
+  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+    return `${bestLen === 5 ? "::ffff:" : "::"}${formatIp(buf, o + 12, 4)}`;
+  }
+  let s = "";
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += "::";
+      i += bestLen - 1;
+      continue;
+    }
+    if (s !== "" && !s.endsWith(":")) s += ":";
+    s += w[i].toString(16);
   }
   return s;
 }

@@ -25,6 +25,29 @@ export class AnnounceRequest {
   group = 0;
 }
 
+/**
+ * Sets the requester's address (16 bytes, IPv4 mapped) and announced port as `req.endpoint`
+ * and its family; returns the endpoint's length (6 or 18).
+ */
+export function setEndpoint(req: AnnounceRequest, addr: Uint8Array, family: 4 | 6, port: number): number {
+  const ep = req.endpoint;
+  req.family = family;
+  let n: number;
+  if (family === 4) {
+    ep[0] = addr[12];
+    ep[1] = addr[13];
+    ep[2] = addr[14];
+    ep[3] = addr[15];
+    n = 4;
+  } else {
+    for (let i = 0; i < 16; i++) ep[i] = addr[i];
+    n = 16;
+  }
+  ep[n] = port >>> 8;
+  ep[n + 1] = port & 0xff;
+  return n + 2;
+}
+
 export class AnnounceResult {
   seeders = 0;
   leechers = 0;

@@ -9,6 +9,7 @@ import {
 } from "./announce.ts";
 import type { Clock } from "./clock.ts";
 import { PeerList } from "./peer-list.ts";
+import { coprimeStride } from "./random-walk.ts";
 import type { StoreTotals, SwarmStore } from "./swarm-store.ts";
 
 export class Swarm {
@@ -237,8 +238,7 @@ export function selectPeers(
     let stride = 1;
     if (take < available) {
       pos = Math.floor(Math.random() * n);
-      stride = 1 + Math.floor(Math.random() * (n - 1));
-      while (gcd(stride, n) !== 1) stride = stride === n - 1 ? 1 : stride + 1;
+      stride = coprimeStride(n);
     }
     while (written < take) {
       const slot = from + pos;
@@ -253,13 +253,4 @@ export function selectPeers(
     }
   }
   res.peerCount = written;
-}
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) {
-    const t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
 }

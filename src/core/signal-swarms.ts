@@ -4,6 +4,8 @@
 // UDP or HTTP client, and the other way round. `P` is whatever handle the server uses for a
 // connection; the core never looks inside it.
 
+import { coprimeStride } from "./random-walk.ts";
+
 export class SignalPeer<P> {
   readonly handle: P;
   /** The peer id as a 20-character binary string. */
@@ -122,8 +124,7 @@ export class SignalSwarms<P> {
     const onlyLeechers = self.seeder && swarm.leechers > 0;
     // Random start, walk with a stride coprime to n: distinct picks without a scratch set.
     let pos = Math.floor(Math.random() * n);
-    let stride = 1 + Math.floor(Math.random() * (n - 1));
-    while (gcd(stride, n) !== 1) stride = stride === n - 1 ? 1 : stride + 1;
+    const stride = coprimeStride(n);
     for (let visited = 0; visited < n && written < count; visited++) {
       const p = peers[pos];
       if (p !== self && !(onlyLeechers && p.seeder)) out[written++] = p;
@@ -141,13 +142,4 @@ export class SignalSwarms<P> {
       completed: this.completed,
     };
   }
-}
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) {
-    const t = a % b;
-    a = b;
-    b = t;
-  }
-  return a;
 }

@@ -275,6 +275,8 @@ describe("formatIp", () => {
   test("matches the URL parser's canonical IPv6 text for random addresses (property)", () => {
     fc.assert(
       fc.property(ipv6Bytes, (b) => {
+        // Like Node's net, formatIp writes mapped and compatible addresses with a dotted quad.
+        fc.pre(!ntopUsesDottedQuad(b));
         assert.equal(formatIp(b, 0, 6), urlFormat(b));
       }),
       { numRuns: 3000 },

@@ -5,6 +5,7 @@
  * malformed or of another action.
  */
 
+import { formatIp } from "../../core/address.ts";
 import {
   Action,
   ANNOUNCE_REQUEST_LEN,
@@ -206,46 +207,10 @@ export function parseErrorResponse(buf: Uint8Array): ErrorResponse | null {
 
 /** Dotted quad of the 4 bytes at `o`. */
 export function formatIPv4(buf: Uint8Array, o: number): string {
-  return `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`;
+  return formatIp(buf, o, 4);
 }
 
-/**
- * The 16 bytes at `o` as text, the way Node's `net` prints addresses: lowercase hex without
- * leading zeros, the longest run (the first of equal ones) of two or more zero groups written
- * as "::", and dotted IPv4 for IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d)
- * addresses.
- */
+/** The 16 bytes at `o` as text, the way Node's `net` prints addresses. */
 export function formatIPv6(buf: Uint8Array, o: number): string {
-  const w: number[] = new Array(8);
-  for (let i = 0; i < 8; i++) w[i] = (buf[o + 2 * i] << 8) | buf[o + 2 * i + 1];
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestLen < 2) bestStart = -1;
-  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
-    return `${bestLen === 5 ? "::ffff:" : "::"}${formatIPv4(buf, o + 12)}`;
-  }
-  let s = "";
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      s += "::";
-      i += bestLen - 1;
-      continue;
-    }
-    if (s !== "" && !s.endsWith(":")) s += ":";
-    s += w[i].toString(16);
-  }
-  return s;
+  return formatIp(buf, o, 6);
 }

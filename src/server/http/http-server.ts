@@ -5,7 +5,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { formatIp, parseIp } from "../../core/address.ts";
-import { AnnounceRequest, AnnounceResult, SCRAPE_STRIDE } from "../../core/announce.ts";
+import { AnnounceRequest, AnnounceResult, SCRAPE_STRIDE, setEndpoint } from "../../core/announce.ts";
 import { anyCidrContains, type Cidr } from "../../core/cidr.ts";
 import type { Clock } from "../../core/clock.ts";
 import { AnnounceStatus, type Tracker } from "../../core/tracker.ts";
@@ -360,21 +360,7 @@ export class HttpServer implements ConnectionHost {
         addr = this.clientAddr;
       }
     }
-    a.family = family;
-    const ep = a.endpoint;
-    let epLen: number;
-    if (family === 4) {
-      ep[0] = addr[12];
-      ep[1] = addr[13];
-      ep[2] = addr[14];
-      ep[3] = addr[15];
-      epLen = 4;
-    } else {
-      for (let i = 0; i < 16; i++) ep[i] = addr[i];
-      epLen = 16;
-    }
-    ep[epLen] = q.port >>> 8;
-    ep[epLen + 1] = q.port & 0xff;
+    setEndpoint(a, addr, family, q.port);
     const id = a.peerId;
     for (let i = 0; i < 20; i++) id[i] = q.peerId[i];
     a.seeder = q.leftIsZero;

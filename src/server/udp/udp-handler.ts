@@ -1,7 +1,7 @@
 // One datagram in, at most one answer out, over plain byte arrays. The socket backend (dgram
 // today, batched recvmmsg/sendmmsg later) owns the sockets and calls this for each datagram.
 
-import { AnnounceRequest, AnnounceResult, SCRAPE_STRIDE } from "../../core/announce.ts";
+import { AnnounceRequest, AnnounceResult, SCRAPE_STRIDE, setEndpoint } from "../../core/announce.ts";
 import type { Clock } from "../../core/clock.ts";
 import { AnnounceStatus, type Tracker } from "../../core/tracker.ts";
 import type { ConnectionIds } from "../../protocol/udp/connection-id.ts";
@@ -123,23 +123,7 @@ export class UdpHandler {
     const synchronous = tracker.store.synchronous;
     const a = synchronous ? this.announceReq : new AnnounceRequest();
     a.infoHash = req.infoHash;
-    a.family = family;
-    const ep = a.endpoint;
-    let epLen: number;
-    if (family === 4) {
-      ep[0] = addr[12];
-      ep[1] = addr[13];
-      ep[2] = addr[14];
-      ep[3] = addr[15];
-      ep[4] = req.port >>> 8;
-      ep[5] = req.port & 0xff;
-      epLen = 6;
-    } else {
-      for (let i = 0; i < 16; i++) ep[i] = addr[i];
-      ep[16] = req.port >>> 8;
-      ep[17] = req.port & 0xff;
-      epLen = 18;
-    }
+    const epLen = setEndpoint(a, addr, family, req.port);
     const id = a.peerId;
     for (let i = 0, o = req.peerIdOffset; i < 20; i++, o++) id[i] = packet[o];
     a.seeder = req.leftIsZero;
