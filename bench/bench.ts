@@ -155,7 +155,14 @@ async function startTracker(name: TrackerName): Promise<Running> {
         "",
       ].join("\n"),
     );
-    [cmd, a] = pin(0, NODE, [join(ROOT, "src/cli/main.ts"), "run", "--config", config]);
+    // The same V8 flags as `npm start` and the shoal bin.
+    [cmd, a] = pin(0, NODE, [
+      "--max-semi-space-size=4",
+      join(ROOT, "src/cli/main.ts"),
+      "run",
+      "--config",
+      config,
+    ]);
   } else if (name === "opentracker") {
     ensureOpentracker();
     const dir = opentrackerDir();
