@@ -17,12 +17,11 @@ import { Reporter } from "./worker-report.ts";
 import {
   fillSeeder,
   type PeerAnnounce,
-  Peers,
   PORTS_PER_ADDRESS,
-  Popularity,
   peerAddressIndex,
   peerPort,
   sourceAddress,
+  workerPeers,
 } from "./workload.ts";
 
 const cfg = workerData as WorkerConfig;
@@ -46,15 +45,7 @@ interface Source {
   retry: number[];
 }
 
-const popularity = new Popularity(cfg.torrents, cfg.popularity);
-const peers = new Peers(
-  cfg.peerStart,
-  cfg.peerEnd,
-  popularity,
-  cfg.seederRatio,
-  cfg.stopRatio,
-  cfg.completeRatio,
-);
+const { popularity, peers } = workerPeers(cfg);
 const sources: Source[] = [];
 {
   const first = peerAddressIndex(family, cfg.peerStart);

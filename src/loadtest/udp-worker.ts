@@ -17,11 +17,10 @@ import { Reporter } from "./worker-report.ts";
 import {
   fillSeeder,
   type PeerAnnounce,
-  Peers,
-  Popularity,
   peerAddressIndex,
   peerPort,
   sourceAddress,
+  workerPeers,
   writeInfoHash,
   writePeerId,
 } from "./workload.ts";
@@ -55,15 +54,7 @@ interface Source {
   waiting: number[];
 }
 
-const popularity = new Popularity(cfg.torrents, cfg.popularity);
-const peers = new Peers(
-  cfg.peerStart,
-  cfg.peerEnd,
-  popularity,
-  cfg.seederRatio,
-  cfg.stopRatio,
-  cfg.completeRatio,
-);
+const { popularity, peers } = workerPeers(cfg);
 const firstAddress = peerAddressIndex(family, cfg.peerStart);
 const lastAddress = peerAddressIndex(family, Math.max(cfg.peerStart, cfg.peerEnd - 1));
 const sources: Source[] = [];

@@ -4,6 +4,7 @@
 // endpoints to the tracker), and a latency histogram.
 
 import { Event } from "../protocol/udp/constants.ts";
+import type { WorkerConfig } from "./shared.ts";
 
 /** Announced ports 1024..65535: each source address holds this many distinct peers. */
 export const FIRST_PORT = 1024;
@@ -238,4 +239,18 @@ export function histogramQuantile(h: ArrayLike<number>, p: number): number {
 export function histogramMax(h: ArrayLike<number>): number {
   for (let i = h.length - 1; i >= 0; i--) if (h[i] > 0) return histogramValue(i) / 1000;
   return 0;
+}
+
+/** A worker's torrent popularity and its own peers, as its configuration describes them. */
+export function workerPeers(cfg: WorkerConfig): { popularity: Popularity; peers: Peers } {
+  const popularity = new Popularity(cfg.torrents, cfg.popularity);
+  const peers = new Peers(
+    cfg.peerStart,
+    cfg.peerEnd,
+    popularity,
+    cfg.seederRatio,
+    cfg.stopRatio,
+    cfg.completeRatio,
+  );
+  return { popularity, peers };
 }
