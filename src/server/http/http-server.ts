@@ -78,7 +78,8 @@ export interface BoundHttp {
 const PATH_ANNOUNCE = Buffer.from("/announce", "latin1");
 const PATH_SCRAPE = Buffer.from("/scrape", "latin1");
 const PATH_ROOT = Buffer.from("/", "latin1");
-const HEAD_RESERVE = 256;
+/** Room for a response head (status line and four headers). */
+const HEAD_MAX = 256;
 /** How long a connection told to close may linger, reading and dropping, before it is cut. */
 const LINGER_MS = 2000;
 const TEXT_PLAIN = "text/plain";
@@ -130,7 +131,7 @@ export class HttpServer implements ConnectionHost {
     this.scrapeFigures = new Float64Array(options.maxScrapeHashes * SCRAPE_STRIDE);
     // Room for the largest body: non-compact peers (about 90 bytes each) or a full scrape list.
     this.body = Buffer.allocUnsafe(
-      HEAD_RESERVE + Math.max(256 + tracker.maxNumwant * 128, 64 + options.maxScrapeHashes * 96),
+      Math.max(256 + tracker.maxNumwant * 128, 64 + options.maxScrapeHashes * 96),
     );
     this.fullScrape = options.fullScrape ? new FullScrape(tracker, options.fullScrapeInterval) : null;
     this.fullScrape?.maintain(clock.now);
@@ -224,13 +225,6 @@ export class HttpServer implements ConnectionHost {
   async close(): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const c of this.connections) c.destroy();
-  }
-
-  /** Stops accepting; open connections finish what they have. */
-  stopAccepting(): Promise<void> {
-    return Promise.all(
-      this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-    ).then(() => {});
   }
 
   private accept(socket: net.Socket): void {
@@ -404,7 +398,7 @@ export class HttpServer implements ConnectionHost {
     const body = this.body;
     const end = writeAnnounceBody(
       body,
-      HEAD_RESERVE,
+      0,
       {
         complete: res.seeders,
         incomplete: res.leechers,
@@ -417,7 +411,7 @@ export class HttpServer implements ConnectionHost {
       compact,
       noPeerId,
     );
-    return this.reply(conn, 200, end - HEAD_RESERVE, keepAlive, isHead);
+    return this.reply(conn, 200, end, keepAlive, isHead);
   }
 
   private scrape(
@@ -446,10 +440,10 @@ export class HttpServer implements ConnectionHost {
       if (cached === undefined || cached === null) {
         return this.failure(conn, counters, "a scrape must name at least one info_hash", keepAlive, isHead);
       }
-      const n = writeResponseHead(this.body, 0, 200, cached.length, keepAlive, TEXT_PLAIN, this.date);
+      const n = writeResponseHead(this.headScratch, 0, 200, cached.length, keepAlive, TEXT_PLAIN, this.date);
       const socket = conn.socket;
       socket.cork();
-      conn.send(Buffer.from(this.body.subarray(0, n)), false);
+      conn.send(Buffer.from(this.headScratch.subarray(0, n)), false);
       if (!isHead) conn.send(cached, !keepAlive);
       else if (!keepAlive) conn.send(Buffer.alloc(0), true);
       socket.uncork();
@@ -462,15 +456,14 @@ export class HttpServer implements ConnectionHost {
       const f = figures.slice(0, count * SCRAPE_STRIDE);
       pending.then(
         () => {
-          const end = writeScrapeBody(this.body, HEAD_RESERVE, h, count, f);
-          this.reply(conn, 200, end - HEAD_RESERVE, keepAlive, isHead);
+          this.reply(conn, 200, writeScrapeBody(this.body, 0, h, count, f), keepAlive, isHead);
         },
         () => this.failure(conn, counters, "internal error", false, isHead),
       );
       return keepAlive;
     }
-    const end = writeScrapeBody(this.body, HEAD_RESERVE, hashes, count, figures);
-    return this.reply(conn, 200, end - HEAD_RESERVE, keepAlive, isHead);
+    const end = writeScrapeBody(this.body, 0, hashes, count, figures);
+    return this.reply(conn, 200, end, keepAlive, isHead);
   }
 
   private failure(
@@ -481,11 +474,11 @@ export class HttpServer implements ConnectionHost {
     isHead: boolean,
   ): boolean {
     counters.failures++;
-    const end = writeFailureBody(this.body, HEAD_RESERVE, reason);
-    return this.reply(conn, 200, end - HEAD_RESERVE, keepAlive, isHead);
+    const end = writeFailureBody(this.body, 0, reason);
+    return this.reply(conn, 200, end, keepAlive, isHead);
   }
 
-  /** Sends the body at body[HEAD_RESERVE, +length) behind its head, as one write. */
+  /** Sends the body at body[0, length) behind its head, as one write. */
   private reply(
     conn: HttpConnection,
     status: HttpStatus,
@@ -493,24 +486,20 @@ export class HttpServer implements ConnectionHost {
     keepAlive: boolean,
     isHead: boolean,
   ): boolean {
-    const body = this.body;
-    // The head goes right in front of the body, so the response is one contiguous copy.
     const head = writeResponseHead(this.headScratch, 0, status, length, keepAlive, TEXT_PLAIN, this.date);
-    const start = HEAD_RESERVE - head;
-    this.headScratch.copy(body, start, 0, head);
-    const total = head + (isHead ? 0 : length);
-    const out = Buffer.allocUnsafe(total);
-    body.copy(out, 0, start, start + total);
+    const out = Buffer.allocUnsafe(head + (isHead ? 0 : length));
+    this.headScratch.copy(out, 0, 0, head);
+    if (!isHead) this.body.copy(out, head, 0, length);
     conn.send(out, !keepAlive);
     return keepAlive;
   }
 
-  private readonly headScratch = Buffer.allocUnsafe(HEAD_RESERVE);
+  private readonly headScratch = Buffer.allocUnsafe(HEAD_MAX);
 
   /** A plain-text status answer (404, 405) on a connection that may stay open. */
   private status(conn: HttpConnection, code: HttpStatus, keepAlive: boolean, isHead: boolean): boolean {
     const text = STATUS_TEXT[code] ?? "error";
-    const n = this.body.write(`${text}\n`, HEAD_RESERVE, "latin1");
+    const n = this.body.write(`${text}\n`, 0, "latin1");
     return this.reply(conn, code, n, keepAlive, isHead);
   }
 
