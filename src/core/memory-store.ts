@@ -5,6 +5,9 @@ import {
   type AnnounceRequest,
   type AnnounceResult,
   PEER_ID_LEN,
+  SCRAPE_DOWNLOADED,
+  SCRAPE_LEECHERS,
+  SCRAPE_SEEDERS,
   SCRAPE_STRIDE,
 } from "./announce.ts";
 import type { Clock } from "./clock.ts";
@@ -111,15 +114,9 @@ export class MemoryStore implements SwarmStore {
   scrape(infoHashes: readonly string[], count: number, out: Float64Array): void {
     for (let i = 0, o = 0; i < count; i++, o += SCRAPE_STRIDE) {
       const swarm = this.swarms.get(infoHashes[i]);
-      if (swarm === undefined) {
-        out[o] = 0;
-        out[o + 1] = 0;
-        out[o + 2] = 0;
-      } else {
-        out[o] = swarm.seeders;
-        out[o + 1] = swarm.downloaded;
-        out[o + 2] = swarm.leechers;
-      }
+      out[o + SCRAPE_SEEDERS] = swarm === undefined ? 0 : swarm.seeders;
+      out[o + SCRAPE_DOWNLOADED] = swarm === undefined ? 0 : swarm.downloaded;
+      out[o + SCRAPE_LEECHERS] = swarm === undefined ? 0 : swarm.leechers;
     }
   }
 
